@@ -1,0 +1,9 @@
+.PHONY: run test lint screenshots
+run:  ## run the service on its embedded defaults (web + Celery worker + beat)
+	scripts/run
+test:  ## run the whole test suite
+	scripts/test
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy securitymaterial oauthflows
+screenshots:  ## refresh the README screenshots in docs/
+	SCREENSHOT_DIR=docs .venv/bin/pytest tests/e2e -k screenshots

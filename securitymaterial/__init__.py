@@ -1,0 +1,7 @@
+"""Security Material: the project, the artifact catalogue and its pages."""
+
+from __future__ import annotations
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.core import checks
+
+
+class SecurityMaterialConfig(AppConfig):
+    name = "securitymaterial"
+    verbose_name = "Security Material"
+
+    def ready(self) -> None:
+        from securitymaterial.checks import check_encryption_keys
+
+        checks.register(check_encryption_keys, checks.Tags.security)

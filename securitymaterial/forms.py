@@ -1,0 +1,292 @@
+"""The OAuth2 Authorization Code form: every documented attribute with its label and rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Field, Layout
+from django import forms
+
+from oauthflows.providers import PROVIDERS, Microsoft365, Provider
+from oauthflows.urls import redirect_url
+from securitymaterial import validators
+from securitymaterial.models import PROVIDER_CHOICES, OAuth2AuthorizationCode, Runtime, SendAs
+
+# Shown in the audit trail; Client Secret only ever as "changed".
+AUDITED_FIELDS = (
+    "description",
+    "provider",
+    "tenant",
+    "authorization_url",
+    "token_service_url",
+    "refresh_token_expiry_days",
+    "client_id",
+    "send_as",
+    "user_name",
+    "scope",
+)
+SECRET_FIELDS = ("client_secret",)
+
+REDIRECT_URL_HTML = """
+<div class="mb-3">
+  <label class="form-label" for="id_redirect_url">Redirect URL</label>
+  <div class="input-group">
+    <input type="text" class="form-control" id="id_redirect_url" value="{{ redirect_url }}" readonly>
+    <button type="button" class="btn btn-outline-secondary" data-copy="#id_redirect_url">Copy</button>
+  </div>
+  <div class="form-text">Register exactly this URL as a redirect URI of your app at the
+  provider (in Microsoft Entra ID: App registrations &gt; Authentication &gt; Web).
+  It is the same for every artifact.</div>
+</div>
+"""
+
+SCOPE_SUGGESTIONS_HTML = """
+<div class="mb-3 scope-suggestions" data-provider-only="microsoft365">
+  <span class="form-text me-2">Add:</span>
+  {% for scope, meaning in scope_suggestions %}
+  <button type="button" class="btn btn-sm btn-outline-primary me-1" data-add-scope="{{ scope }}"
+          title="{{ meaning }}">{{ scope }}</button>
+  {% endfor %}
+</div>
+"""
+
+
+class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
+    name = forms.CharField(
+        label="Name",
+        max_length=150,
+        validators=[validators.validate_name],
+        help_text="Integrations find the credential by this name. It cannot be changed after deploy.",
+    )
+    description = forms.CharField(
+        label="Description",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    provider = forms.ChoiceField(
+        label="Provider", choices=PROVIDER_CHOICES, initial=Microsoft365.id
+    )
+    tenant = forms.CharField(
+        label="Tenant",
+        required=False,
+        max_length=255,
+        validators=[validators.validate_tenant],
+        help_text="Directory (tenant) ID or verified domain from Microsoft Entra ID. "
+        "It fills Authorization URL and Token Service URL. Apps registered for one "
+        "organization fail with “common”.",
+    )
+    authorization_url = forms.CharField(
+        label="Authorization URL",
+        required=False,
+        max_length=2000,
+        validators=[validators.validate_endpoint_url],
+        help_text="Where the admin signs in and consents. Query parameters you add "
+        "(such as prompt=consent) are kept.",
+    )
+    token_service_url = forms.CharField(
+        label="Token Service URL",
+        required=False,
+        max_length=2000,
+        validators=[validators.validate_endpoint_url],
+        help_text="Where the service exchanges the code and refreshes tokens.",
+    )
+    refresh_token_expiry_days = forms.IntegerField(
+        label="Refresh Token Expiry",
+        required=False,
+        min_value=3,
+        max_value=3650,
+        error_messages={"invalid": "Enter a whole number of days."},
+        help_text="Days after which an unused refresh token expires. Microsoft 365: 3 to 90 "
+        "(default 90). Generic: at least 3, or blank if refresh tokens never expire. "
+        "The service renews the refresh token well before this age.",
+    )
+    client_id = forms.CharField(
+        label="Client ID",
+        max_length=255,
+        validators=[validators.validate_single_word],
+        help_text="The application (client) ID of your app registration.",
+    )
+    client_secret = forms.CharField(
+        label="Client Secret",
+        max_length=1000,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        validators=[validators.validate_no_control_characters],
+        help_text="The secret value (not its ID). Stored encrypted; never shown again.",
+    )
+    send_as = forms.ChoiceField(
+        label="Send As",
+        choices=SendAs.choices,
+        initial=SendAs.BODY,
+        help_text="How the client ID and secret reach the Token Service URL: in the request "
+        "body, or as an HTTP Basic Authorization header.",
+    )
+    user_name = forms.CharField(
+        label="User Name",
+        required=False,
+        max_length=254,
+        validators=[validators.validate_single_word],
+        help_text="The account whose mailbox or resources are accessed, for example "
+        "mailer@contoso.com. Suggested at sign-in and used for XOAUTH2.",
+    )
+    scope = forms.CharField(
+        label="Scope",
+        required=False,
+        max_length=2000,
+        validators=[validators.validate_scope],
+        help_text="Separate scopes with spaces. For Microsoft 365, offline_access is added "
+        "automatically if missing, because the service needs a refresh token.",
+    )
+
+    class Meta:
+        model = OAuth2AuthorizationCode
+        fields = (
+            "name",
+            "description",
+            "provider",
+            "tenant",
+            "authorization_url",
+            "token_service_url",
+            "refresh_token_expiry_days",
+            "client_id",
+            "client_secret",
+            "send_as",
+            "user_name",
+            "scope",
+        )
+
+    def __init__(self, *args: Any, runtime: str = Runtime.CLOUD, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.editing = self.instance.pk is not None
+        if not self.editing:
+            self.instance.runtime = runtime
+            self.fields["refresh_token_expiry_days"].initial = Microsoft365.default_refresh_days
+        else:
+            self.fields["name"].disabled = True
+            self.fields["name"].help_text = "The name cannot be changed after deploy."
+            self.fields["client_secret"].required = False
+            self.fields["client_secret"].help_text = (
+                "Leave blank to keep the stored secret. Stored encrypted; never shown again."
+            )
+        # Snapshot before validation writes cleaned data onto the instance.
+        self.original = {name: getattr(self.instance, name) for name in AUDITED_FIELDS}
+        self.original_secret = self.instance.client_secret if self.editing else ""
+        self.added_scopes: list[str] = []
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            "name",
+            "description",
+            "provider",
+            Field("tenant", wrapper_class="provider-only", data_provider_only="microsoft365"),
+            "authorization_url",
+            "token_service_url",
+            "refresh_token_expiry_days",
+            HTML(REDIRECT_URL_HTML),
+            "client_id",
+            "client_secret",
+            "send_as",
+            "user_name",
+            "scope",
+            HTML(SCOPE_SUGGESTIONS_HTML),
+        )
+
+    # Context for the HTML snippets in the layout.
+    def layout_context(self) -> dict[str, Any]:
+        return {
+            "redirect_url": redirect_url(),
+            "scope_suggestions": Microsoft365.scope_suggestions,
+            "ms_authorize_template": Microsoft365.authorization_url_template,
+            "ms_token_template": Microsoft365.token_url_template,
+        }
+
+    def provider_class(self) -> type[Provider]:
+        return PROVIDERS.get(self.cleaned_data.get("provider", ""), Microsoft365)
+
+    def clean_name(self) -> str:
+        name: str = self.cleaned_data["name"]
+        if self.editing:
+            return self.instance.name
+        clash = OAuth2AuthorizationCode.objects.filter(
+            runtime=self.instance.runtime, name__iexact=name
+        )
+        if clash.exists():
+            runtime = Runtime(self.instance.runtime).label
+            raise forms.ValidationError(
+                f"An artifact named “{name}” already exists in {runtime}. Choose another name."
+            )
+        return name
+
+    def clean_client_secret(self) -> str:
+        secret: str = self.cleaned_data.get("client_secret", "")
+        if not secret and self.editing:
+            return self.original_secret  # blank on edit keeps the stored one
+        return secret
+
+    def clean_scope(self) -> str:
+        return " ".join(self.cleaned_data.get("scope", "").split())
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        provider = self.provider_class()
+        self._clean_tenant_and_urls(provider, data)
+        self._clean_refresh_token_expiry(provider, data)
+        if "scope" in data:
+            data["scope"], self.added_scopes = provider.complete_scope(data["scope"])
+        return data
+
+    def _clean_tenant_and_urls(self, provider: type[Provider], data: dict[str, Any]) -> None:
+        """Fill blank URLs from the tenant; URLs the admin wrote win (national clouds, proxies)."""
+        if not provider.needs_tenant:
+            data["tenant"] = ""
+        tenant = data.get("tenant", "")
+        urls = provider.urls_for_tenant(tenant) if tenant else None
+        for index, field in enumerate(("authorization_url", "token_service_url")):
+            if field in self.errors or data.get(field):
+                continue
+            if urls:
+                data[field] = urls[index]
+            elif provider.needs_tenant:
+                self.add_error(field, "Enter the URL, or enter the Tenant to fill it in.")
+            else:
+                self.add_error(field, "Enter the URL.")
+
+    def _clean_refresh_token_expiry(self, provider: type[Provider], data: dict[str, Any]) -> None:
+        if "refresh_token_expiry_days" in self.errors:
+            return
+        days = data.get("refresh_token_expiry_days")
+        if days is None:
+            if not provider.refresh_days_may_be_blank:
+                self.add_error(
+                    "refresh_token_expiry_days",
+                    f"Enter a number of days from {provider.min_refresh_days} to "
+                    f"{provider.max_refresh_days} ({provider.default_refresh_days} is "
+                    f"{provider.label}'s default).",
+                )
+            return
+        if days < provider.min_refresh_days or (
+            provider.max_refresh_days is not None and days > provider.max_refresh_days
+        ):
+            limit = (
+                f"from {provider.min_refresh_days} to {provider.max_refresh_days} days"
+                if provider.max_refresh_days is not None
+                else f"at least {provider.min_refresh_days} days"
+            )
+            self.add_error(
+                "refresh_token_expiry_days", f"For {provider.label}, enter {limit}."
+            )
+
+    def changes(self) -> list[dict[str, Any]]:
+        """What changed, for the audit trail; secrets only as a flag."""
+        changed: list[dict[str, Any]] = []
+        for name in AUDITED_FIELDS:
+            old, new = self.original[name], self.cleaned_data.get(name)
+            if old != new and (self.editing or new not in ("", None)):
+                entry = {"field": str(self.fields[name].label), "to": new}
+                if self.editing:
+                    entry["from"] = old
+                changed.append(entry)
+        if self.cleaned_data.get("client_secret") != self.original_secret:
+            changed.append({"field": str(self.fields["client_secret"].label), "secret": True})
+        return changed

@@ -1,0 +1,63 @@
+"""Cross-model work on artifacts: every change goes with its audit entry, in one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import IntegrityError, transaction
+
+from securitymaterial.forms import OAuth2AuthorizationCodeForm
+from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def _audit(
+    artifact: OAuth2AuthorizationCode,
+    action: str,
+    user: Any,
+    changes: list[dict[str, Any]] | None = None,
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        artifact=artifact if action != AuditEntry.Action.DELETED else None,
+        runtime=artifact.runtime,
+        artifact_name=artifact.name,
+        action=action,
+        actor=user,
+        actor_name=user.get_username(),
+        changes=changes or [],
+    )
+
+
+def deploy_new(form: OAuth2AuthorizationCodeForm, user: Any) -> OAuth2AuthorizationCode | None:
+    """Create the artifact from a valid form; None if the name was taken meanwhile."""
+    artifact = form.save(commit=False)
+    artifact.mark_deployed_by(user)
+    try:
+        with transaction.atomic():
+            artifact.save()
+            _audit(artifact, AuditEntry.Action.CREATED, user, form.changes())
+    except IntegrityError:
+        # Two admins deployed the same name at once; the form check ran before either saved.
+        form.add_error("name", "An artifact with this name was deployed a moment ago. Choose another name.")
+        return None
+    return artifact
+
+
+def redeploy(form: OAuth2AuthorizationCodeForm, user: Any) -> OAuth2AuthorizationCode:
+    artifact = form.save(commit=False)
+    changes = form.changes()
+    with transaction.atomic():
+        if changes:
+            artifact.mark_deployed_by(user)
+        artifact.save()
+        if changes:
+            _audit(artifact, AuditEntry.Action.UPDATED, user, changes)
+    return artifact
+
+
+def delete(artifact: OAuth2AuthorizationCode, user: Any) -> None:
+    with transaction.atomic():
+        _audit(artifact, AuditEntry.Action.DELETED, user)
+        artifact.delete()

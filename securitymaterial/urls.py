@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from securitymaterial import views
+
+
+catalogue = [
+    path("", views.integrations, name="integrations"),
+    path("security-material/", views.artifact_list, name="list"),
+    path("security-material/add/<slug:artifact_type>/", views.artifact_add, name="add"),
+    path("security-material/<int:pk>/", views.artifact_detail, name="detail"),
+    path("security-material/<int:pk>/edit/", views.artifact_edit, name="edit"),
+    path("security-material/<int:pk>/delete/", views.artifact_delete, name="delete"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("monitor/integrations/", include((catalogue, "securitymaterial"))),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "securitymaterial.views.bad_request"

@@ -1,0 +1,196 @@
+"""Thin views over the catalogue: parse input, call a service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import BadRequest
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from oauthflows.urls import redirect_url
+from securitymaterial import services
+from securitymaterial.forms import OAuth2AuthorizationCodeForm
+from securitymaterial.models import OAuth2AuthorizationCode, Runtime
+
+PERM = "securitymaterial.{}_oauth2authorizationcode"
+PAGE_SIZE = 25
+# ?sort= values and the columns they order by.
+SORTS = {
+    "name": "name",
+    "type": "name",  # one type so far
+    "status": "status",
+    "deployed_by": "deployed_by__username",
+    "deployed_on": "deployed_on",
+}
+ARTIFACT_TYPES = {"oauth2-authorization-code": OAuth2AuthorizationCode.type_label}
+
+
+def _runtime(request: HttpRequest) -> str:
+    value = request.GET.get("runtime", Runtime.CLOUD)
+    if value not in Runtime.values:
+        raise BadRequest(
+            f"Unknown runtime “{value[:40]}”. Choose one of: "
+            + ", ".join(f"{v} ({label})" for v, label in Runtime.choices)
+            + "."
+        )
+    return value
+
+
+def _sort(request: HttpRequest) -> str:
+    value = request.GET.get("sort", "name")
+    if value.removeprefix("-") not in SORTS:
+        raise BadRequest(f"Cannot sort by “{value[:40]}”. Sort by one of: {', '.join(SORTS)}.")
+    return value
+
+
+def _page_number(request: HttpRequest) -> int:
+    value = request.GET.get("page", "1")
+    if not value.isdigit() or int(value) < 1:
+        raise BadRequest(f"Page must be a positive whole number, not “{value[:40]}”.")
+    return int(value)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # BadRequest messages are ours and meant for the admin; others (e.g. a too-large
+    # upload) get a generic explanation.
+    message = str(exception) if isinstance(exception, BadRequest) else ""
+    body = loader.render_to_string("400.html", {"message": message}, request)
+    return HttpResponseBadRequest(body)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("securitymaterial:integrations")
+
+
+@permission_required(PERM.format("view"), raise_exception=True)
+def integrations(request: HttpRequest) -> HttpResponse:
+    runtime = _runtime(request)
+    count = OAuth2AuthorizationCode.objects.filter(runtime=runtime).count()
+    return render(
+        request,
+        "securitymaterial/integrations.html",
+        {"runtime": runtime, "runtimes": Runtime.choices, "security_material_count": count},
+    )
+
+
+@permission_required(PERM.format("view"), raise_exception=True)
+def artifact_list(request: HttpRequest) -> HttpResponse:
+    runtime, sort, page_number = _runtime(request), _sort(request), _page_number(request)
+    query = request.GET.get("q", "").strip()[:150]
+    artifacts = OAuth2AuthorizationCode.objects.filter(runtime=runtime).select_related("deployed_by")
+    if query:
+        artifacts = artifacts.filter(name__icontains=query)
+    direction = "-" if sort.startswith("-") else ""
+    artifacts = artifacts.order_by(direction + SORTS[sort.removeprefix("-")], "name")
+    paginator = Paginator(artifacts, PAGE_SIZE)
+    if page_number > paginator.num_pages:
+        raise BadRequest(f"There is no page {page_number}; the last page is {paginator.num_pages}.")
+    counts = dict(
+        OAuth2AuthorizationCode.objects.filter(runtime=runtime)
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
+    return render(
+        request,
+        "securitymaterial/list.html",
+        {
+            "runtime": runtime,
+            "runtime_label": Runtime(runtime).label,
+            "page": paginator.page(page_number),
+            "query": query,
+            "sort": sort,
+            "status_counts": counts,
+            "artifact_types": ARTIFACT_TYPES,
+        },
+    )
+
+
+def _get_artifact(pk: int) -> OAuth2AuthorizationCode:
+    return get_object_or_404(OAuth2AuthorizationCode.objects.select_related("deployed_by"), pk=pk)
+
+
+@permission_required(PERM.format("view"), raise_exception=True)
+def artifact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    artifact = _get_artifact(pk)
+    audit = artifact.audit_entries.select_related("actor")[:50]
+    return render(
+        request,
+        "securitymaterial/detail.html",
+        {"artifact": artifact, "audit_entries": audit, "redirect_url": redirect_url()},
+    )
+
+
+def _form_page(request: HttpRequest, form: OAuth2AuthorizationCodeForm, **context: Any) -> HttpResponse:
+    status = 400 if form.is_bound and form.errors else 200
+    return render(
+        request,
+        "securitymaterial/form.html",
+        {"form": form, **form.layout_context(), **context},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(PERM.format("add"), raise_exception=True)
+def artifact_add(request: HttpRequest, artifact_type: str) -> HttpResponse:
+    if artifact_type not in ARTIFACT_TYPES:
+        raise BadRequest(f"Unknown artifact type “{artifact_type[:40]}”.")
+    runtime = _runtime(request)
+    form = OAuth2AuthorizationCodeForm(request.POST or None, runtime=runtime)
+    if request.method == "POST" and form.is_valid():
+        artifact = services.deploy_new(form, request.user)
+        if artifact is not None:
+            _deployed_message(request, artifact, form)
+            return redirect(artifact_list_url(runtime))
+    return _form_page(request, form, runtime=runtime, title="Add OAuth2 Authorization Code")
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(PERM.format("change"), raise_exception=True)
+def artifact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    artifact = _get_artifact(pk)
+    form = OAuth2AuthorizationCodeForm(request.POST or None, instance=artifact)
+    if request.method == "POST" and form.is_valid():
+        services.redeploy(form, request.user)
+        _deployed_message(request, artifact, form)
+        return redirect("securitymaterial:detail", pk=artifact.pk)
+    return _form_page(
+        request, form, runtime=artifact.runtime, artifact=artifact, title=f"Edit {artifact.name}"
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(PERM.format("delete"), raise_exception=True)
+def artifact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    artifact = _get_artifact(pk)
+    if request.method == "POST":
+        services.delete(artifact, request.user)
+        messages.success(request, f"Deleted {artifact.name}.")
+        return redirect(artifact_list_url(artifact.runtime))
+    return render(request, "securitymaterial/confirm_delete.html", {"artifact": artifact})
+
+
+def artifact_list_url(runtime: str) -> str:
+    return f"{reverse('securitymaterial:list')}?runtime={runtime}"
+
+
+def _deployed_message(
+    request: HttpRequest, artifact: OAuth2AuthorizationCode, form: OAuth2AuthorizationCodeForm
+) -> None:
+    text = f"Deployed {artifact.name}."
+    if form.added_scopes:
+        text += (
+            f" {' '.join(form.added_scopes)} was added to Scope so that "
+            f"{artifact.provider_class.label} returns a refresh token."
+        )
+    if artifact.status == "unauthorized":
+        text += " Choose Authorize to sign in and consent."
+    messages.success(request, text)
