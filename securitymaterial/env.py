@@ -57,5 +57,7 @@ def env_secret(name: str) -> str | None:
             with open(path, encoding="utf-8") as handle:
                 return handle.read().strip()
         except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE={path} cannot be read: {exc.strerror}.") from None
+            raise ImproperlyConfigured(
+                f"{name}_FILE={path} cannot be read: {exc.strerror}."
+            ) from None
     return value or None

@@ -29,7 +29,7 @@ class EncryptedTextField(models.TextField[str, str]):
         return crypto.encrypt(str(value))
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
-        if value in (None, ""):
+        if value is None or value == "":
             return value
         return crypto.decrypt(value)
 

@@ -28,36 +28,14 @@ AUDITED_FIELDS = (
 )
 SECRET_FIELDS = ("client_secret",)
 
-REDIRECT_URL_HTML = """
-<div class="mb-3">
-  <label class="form-label" for="id_redirect_url">Redirect URL</label>
-  <div class="input-group">
-    <input type="text" class="form-control" id="id_redirect_url" value="{{ redirect_url }}" readonly>
-    <button type="button" class="btn btn-outline-secondary" data-copy="#id_redirect_url">Copy</button>
-  </div>
-  <div class="form-text">Register exactly this URL as a redirect URI of your app at the
-  provider (in Microsoft Entra ID: App registrations &gt; Authentication &gt; Web).
-  It is the same for every artifact.</div>
-</div>
-"""
-
-SCOPE_SUGGESTIONS_HTML = """
-<div class="mb-3 scope-suggestions" data-provider-only="microsoft365">
-  <span class="form-text me-2">Add:</span>
-  {% for scope, meaning in scope_suggestions %}
-  <button type="button" class="btn btn-sm btn-outline-primary me-1" data-add-scope="{{ scope }}"
-          title="{{ meaning }}">{{ scope }}</button>
-  {% endfor %}
-</div>
-"""
-
 
 class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
     name = forms.CharField(
         label="Name",
         max_length=150,
         validators=[validators.validate_name],
-        help_text="Integrations find the credential by this name. It cannot be changed after deploy.",
+        help_text="Integrations find the credential by this name. "
+        "It cannot be changed after deploy.",
     )
     description = forms.CharField(
         label="Description",
@@ -166,7 +144,9 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
             self.fields["name"].disabled = True
             self.fields["name"].help_text = "The name cannot be changed after deploy."
             self.fields["client_secret"].required = False
-            self.fields["client_secret"].help_text = (
+            self.fields[
+                "client_secret"
+            ].help_text = (
                 "Leave blank to keep the stored secret. Stored encrypted; never shown again."
             )
         # Snapshot before validation writes cleaned data onto the instance.
@@ -183,13 +163,13 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
             "authorization_url",
             "token_service_url",
             "refresh_token_expiry_days",
-            HTML(REDIRECT_URL_HTML),
+            HTML("{% include 'securitymaterial/_redirect_url_field.html' %}"),
             "client_id",
             "client_secret",
             "send_as",
             "user_name",
             "scope",
-            HTML(SCOPE_SUGGESTIONS_HTML),
+            HTML("{% include 'securitymaterial/_scope_suggestions.html' %}"),
         )
 
     # Context for the HTML snippets in the layout.
@@ -273,9 +253,7 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
                 if provider.max_refresh_days is not None
                 else f"at least {provider.min_refresh_days} days"
             )
-            self.add_error(
-                "refresh_token_expiry_days", f"For {provider.label}, enter {limit}."
-            )
+            self.add_error("refresh_token_expiry_days", f"For {provider.label}, enter {limit}.")
 
     def changes(self) -> list[dict[str, Any]]:
         """What changed, for the audit trail; secrets only as a flag."""

@@ -40,7 +40,9 @@ def deploy_new(form: OAuth2AuthorizationCodeForm, user: Any) -> OAuth2Authorizat
             _audit(artifact, AuditEntry.Action.CREATED, user, form.changes())
     except IntegrityError:
         # Two admins deployed the same name at once; the form check ran before either saved.
-        form.add_error("name", "An artifact with this name was deployed a moment ago. Choose another name.")
+        form.add_error(
+            "name", "An artifact with this name was deployed a moment ago. Choose another name."
+        )
         return None
     return artifact
 

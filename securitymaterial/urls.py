@@ -6,7 +6,6 @@ from django.urls import include, path
 
 from securitymaterial import views
 
-
 catalogue = [
     path("", views.integrations, name="integrations"),
     path("security-material/", views.artifact_list, name="list"),

@@ -46,7 +46,9 @@ def validate_endpoint_url(value: str) -> None:
         host = parts.hostname
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
-        raise ValidationError("Enter a valid URL, for example https://login.example.com/token.") from None
+        raise ValidationError(
+            "Enter a valid URL, for example https://login.example.com/token."
+        ) from None
     if parts.scheme not in {"http", "https"} or not host:
         raise ValidationError(
             "Enter an absolute URL that starts with https://, for example "
@@ -69,7 +71,9 @@ def validate_scope(value: str) -> None:
     if "," in value:
         raise ValidationError("Separate scopes with spaces, not commas.")
     if CONTROL_RE.search(value):
-        raise ValidationError("Scope must not contain tabs, line breaks or other control characters.")
+        raise ValidationError(
+            "Scope must not contain tabs, line breaks or other control characters."
+        )
     for token in value.split():
         if not SCOPE_TOKEN_RE.match(token):
             raise ValidationError(

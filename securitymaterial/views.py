@@ -85,7 +85,9 @@ def integrations(request: HttpRequest) -> HttpResponse:
 def artifact_list(request: HttpRequest) -> HttpResponse:
     runtime, sort, page_number = _runtime(request), _sort(request), _page_number(request)
     query = request.GET.get("q", "").strip()[:150]
-    artifacts = OAuth2AuthorizationCode.objects.filter(runtime=runtime).select_related("deployed_by")
+    artifacts = OAuth2AuthorizationCode.objects.filter(runtime=runtime).select_related(
+        "deployed_by"
+    )
     if query:
         artifacts = artifacts.filter(name__icontains=query)
     direction = "-" if sort.startswith("-") else ""
@@ -128,7 +130,9 @@ def artifact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _form_page(request: HttpRequest, form: OAuth2AuthorizationCodeForm, **context: Any) -> HttpResponse:
+def _form_page(
+    request: HttpRequest, form: OAuth2AuthorizationCodeForm, **context: Any
+) -> HttpResponse:
     status = 400 if form.is_bound and form.errors else 200
     return render(
         request,

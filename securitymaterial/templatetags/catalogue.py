@@ -17,7 +17,7 @@ def query(context: template.Context, **changes: object) -> str:
 
 @register.simple_tag(takes_context=True)
 def sort_link(context: template.Context, column: str) -> str:
-    current: str = context.get("sort", "name")
+    current = str(context.get("sort", "name"))
     descending = current == column
     params: QueryDict = context["request"].GET.copy()
     params["sort"] = f"-{column}" if descending else column
@@ -27,7 +27,7 @@ def sort_link(context: template.Context, column: str) -> str:
 
 @register.simple_tag(takes_context=True)
 def sort_indicator(context: template.Context, column: str) -> str:
-    current: str = context.get("sort", "name")
+    current = str(context.get("sort", "name"))
     if current == column:
         return "▲"
     if current == f"-{column}":

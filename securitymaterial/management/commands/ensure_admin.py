@@ -23,7 +23,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
         if User.objects.exists():
-            self.stdout.write("Users exist already; create more with: python manage.py createsuperuser")
+            self.stdout.write(
+                "Users exist already; create more with: python manage.py createsuperuser"
+            )
             return
         password = env_secret("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         User.objects.create_superuser(options["username"], "", password)

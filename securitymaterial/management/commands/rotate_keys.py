@@ -22,7 +22,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         total = 0
         for model in apps.get_models():
-            fields = [f.attname for f in model._meta.get_fields() if isinstance(f, EncryptedTextField)]
+            fields = [
+                f.attname for f in model._meta.get_fields() if isinstance(f, EncryptedTextField)
+            ]
             if not fields:
                 continue
             rows = 0

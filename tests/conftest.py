@@ -1,0 +1,131 @@
+"""Personas and shared fixtures.
+
+admin: may view, add, change and delete security material (not a superuser).
+reader: may only view. outsider: signed in, no permission at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from django.contrib.auth.models import Permission, User
+from django.db import connection
+from django.test import Client
+
+from securitymaterial.models import OAuth2AuthorizationCode
+
+TEST_KEY = Fernet.generate_key().decode()
+PASSWORD = "correct horse battery staple"
+CLIENT_SECRET = "Xq8~plain.client-secret_value"
+
+
+@pytest.fixture(autouse=True)
+def _encryption_keys(settings: Any) -> None:
+    settings.SECURITY_MATERIAL_KEYS = [TEST_KEY]
+    settings.SECURITY_MATERIAL_KEY_FILE = None
+
+
+def _user(username: str, *codenames: str) -> User:
+    user = User.objects.create_user(username, f"{username}@example.com", PASSWORD)
+    perms = Permission.objects.filter(
+        content_type__app_label="securitymaterial", codename__in=codenames
+    )
+    user.user_permissions.set(perms)
+    return user
+
+
+@pytest.fixture
+def admin_user(db: None) -> User:
+    return _user(
+        "ada",
+        "view_oauth2authorizationcode",
+        "add_oauth2authorizationcode",
+        "change_oauth2authorizationcode",
+        "delete_oauth2authorizationcode",
+    )
+
+
+@pytest.fixture
+def reader(db: None) -> User:
+    return _user("rita", "view_oauth2authorizationcode")
+
+
+@pytest.fixture
+def outsider(db: None) -> User:
+    return _user("otto")
+
+
+@pytest.fixture
+def admin_client(admin_user: User) -> Client:
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def reader_client(reader: User) -> Client:
+    client = Client()
+    client.force_login(reader)
+    return client
+
+
+@pytest.fixture
+def outsider_client(outsider: User) -> Client:
+    client = Client()
+    client.force_login(outsider)
+    return client
+
+
+def valid_form_data(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": "M365_Mailer",
+        "description": "Sends invoices",
+        "provider": "microsoft365",
+        "tenant": "contoso.onmicrosoft.com",
+        "authorization_url": "",
+        "token_service_url": "",
+        "refresh_token_expiry_days": "90",
+        "client_id": "11111111-2222-3333-4444-555555555555",
+        "client_secret": CLIENT_SECRET,
+        "send_as": "body",
+        "user_name": "mailer@contoso.com",
+        "scope": "https://outlook.office.com/SMTP.Send",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def make_artifact(db: None, admin_user: User) -> Callable[..., OAuth2AuthorizationCode]:
+    def make(**fields: Any) -> OAuth2AuthorizationCode:
+        values: dict[str, Any] = {
+            "name": "Generic_App",
+            "provider": "generic",
+            "authorization_url": "https://auth.example.com/authorize",
+            "token_service_url": "https://auth.example.com/token",
+            "client_id": "client-1",
+            "client_secret": CLIENT_SECRET,
+            "scope": "read write",
+            "deployed_by": admin_user,
+        }
+        values.update(fields)
+        return OAuth2AuthorizationCode.objects.create(**values)
+
+    return make
+
+
+def raw_rows(table: str) -> list[tuple[Any, ...]]:
+    """Every row of a table as the database holds it, bypassing the ORM's decryption."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
+        return list(cursor.fetchall())
+
+
+def database_snapshot() -> list[tuple[Any, ...]]:
+    """The catalogue tables' contents, to prove a rejected request changed nothing."""
+    return raw_rows("securitymaterial_oauth2authorizationcode") + raw_rows(
+        "securitymaterial_auditentry"
+    )
