@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 
 from securitymaterial.forms import OAuth2AuthorizationCodeForm
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode
-
-User = AbstractBaseUser | AnonymousUser
-
 
 def _audit(
     artifact: OAuth2AuthorizationCode,
@@ -47,16 +43,17 @@ def deploy_new(form: OAuth2AuthorizationCodeForm, user: Any) -> OAuth2Authorizat
     return artifact
 
 
-def redeploy(form: OAuth2AuthorizationCodeForm, user: Any) -> OAuth2AuthorizationCode:
-    artifact = form.save(commit=False)
+def redeploy(form: OAuth2AuthorizationCodeForm, user: Any) -> bool:
+    """Save an edit; False if nothing changed (then nothing is written, not even re-encrypted)."""
     changes = form.changes()
+    if not changes:
+        return False
+    artifact = form.save(commit=False)
+    artifact.mark_deployed_by(user)
     with transaction.atomic():
-        if changes:
-            artifact.mark_deployed_by(user)
         artifact.save()
-        if changes:
-            _audit(artifact, AuditEntry.Action.UPDATED, user, changes)
-    return artifact
+        _audit(artifact, AuditEntry.Action.UPDATED, user, changes)
+    return True
 
 
 def delete(artifact: OAuth2AuthorizationCode, user: Any) -> None:

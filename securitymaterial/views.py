@@ -8,7 +8,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import F
+from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
@@ -23,12 +24,13 @@ from securitymaterial.models import OAuth2AuthorizationCode, Runtime
 PERM = "securitymaterial.{}_oauth2authorizationcode"
 PAGE_SIZE = 25
 # ?sort= values and the columns they order by.
-SORTS = {
-    "name": "name",
-    "type": "name",  # one type so far
-    "status": "status",
-    "deployed_by": "deployed_by__username",
-    "deployed_on": "deployed_on",
+# Names sort case-insensitively, the same on every database.
+SORTS: dict[str, F | Lower] = {
+    "name": Lower("name"),
+    "type": Lower("name"),  # one type so far
+    "status": F("status"),
+    "deployed_by": Lower("deployed_by__username"),
+    "deployed_on": F("deployed_on"),
 }
 ARTIFACT_TYPES = {"oauth2-authorization-code": OAuth2AuthorizationCode.type_label}
 
@@ -90,16 +92,12 @@ def artifact_list(request: HttpRequest) -> HttpResponse:
     )
     if query:
         artifacts = artifacts.filter(name__icontains=query)
-    direction = "-" if sort.startswith("-") else ""
-    artifacts = artifacts.order_by(direction + SORTS[sort.removeprefix("-")], "name")
+    column = SORTS[sort.removeprefix("-")]
+    ordering = column.desc() if sort.startswith("-") else column.asc()
+    artifacts = artifacts.order_by(ordering, Lower("name"))
     paginator = Paginator(artifacts, PAGE_SIZE)
     if page_number > paginator.num_pages:
         raise BadRequest(f"There is no page {page_number}; the last page is {paginator.num_pages}.")
-    counts = dict(
-        OAuth2AuthorizationCode.objects.filter(runtime=runtime)
-        .values_list("status")
-        .annotate(n=Count("id"))
-    )
     return render(
         request,
         "securitymaterial/list.html",
@@ -109,7 +107,6 @@ def artifact_list(request: HttpRequest) -> HttpResponse:
             "page": paginator.page(page_number),
             "query": query,
             "sort": sort,
-            "status_counts": counts,
             "artifact_types": ARTIFACT_TYPES,
         },
     )
@@ -163,8 +160,10 @@ def artifact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     artifact = _get_artifact(pk)
     form = OAuth2AuthorizationCodeForm(request.POST or None, instance=artifact)
     if request.method == "POST" and form.is_valid():
-        services.redeploy(form, request.user)
-        _deployed_message(request, artifact, form)
+        if services.redeploy(form, request.user):
+            _deployed_message(request, artifact, form)
+        else:
+            messages.info(request, f"Nothing changed in {artifact.name}.")
         return redirect("securitymaterial:detail", pk=artifact.pk)
     return _form_page(
         request, form, runtime=artifact.runtime, artifact=artifact, title=f"Edit {artifact.name}"

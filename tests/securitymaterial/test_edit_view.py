@@ -1,0 +1,114 @@
+"""Editing: Name is read-only, a blank Client Secret keeps the stored one, changes are audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.test import Client
+from django.urls import reverse
+
+from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode
+from tests.conftest import CLIENT_SECRET, database_snapshot
+
+
+def edit_data(artifact: OAuth2AuthorizationCode, **overrides: Any) -> dict[str, Any]:
+    data = {
+        "name": artifact.name,
+        "description": artifact.description,
+        "provider": artifact.provider,
+        "tenant": artifact.tenant,
+        "authorization_url": artifact.authorization_url,
+        "token_service_url": artifact.token_service_url,
+        "refresh_token_expiry_days": artifact.refresh_token_expiry_days or "",
+        "client_id": artifact.client_id,
+        "client_secret": "",
+        "send_as": artifact.send_as,
+        "user_name": artifact.user_name,
+        "scope": artifact.scope,
+    }
+    data.update(overrides)
+    return data
+
+
+def test_the_edit_form_never_renders_the_secret_and_shows_name_read_only(
+    admin_client: Client, make_artifact: Any
+) -> None:
+    artifact = make_artifact()
+    html = admin_client.get(reverse("securitymaterial:edit", args=[artifact.pk])).content.decode()
+    assert CLIENT_SECRET not in html
+    assert 'name="name" value="Generic_App"' in html
+    assert "disabled" in html.split('id="id_name"')[0].rsplit("<input", 1)[1]
+    assert "Leave blank to keep the stored secret" in html
+
+
+def test_a_blank_secret_keeps_the_stored_one_and_changes_are_recorded(
+    admin_client: Client, make_artifact: Any, admin_user: Any
+) -> None:
+    artifact = make_artifact()
+    url = reverse("securitymaterial:edit", args=[artifact.pk])
+    response = admin_client.post(url, edit_data(artifact, scope="read", name="Renamed"))
+    assert response.status_code == 302
+    artifact.refresh_from_db()
+    assert artifact.name == "Generic_App"  # a posted name is ignored
+    assert artifact.client_secret == CLIENT_SECRET
+    assert artifact.scope == "read"
+    entry = AuditEntry.objects.get(action="updated")
+    assert entry.actor == admin_user
+    assert entry.changes == [{"field": "Scope", "to": "read", "from": "read write"}]
+
+
+def test_a_new_secret_is_stored_and_audited_without_its_value(
+    admin_client: Client, make_artifact: Any
+) -> None:
+    artifact = make_artifact()
+    url = reverse("securitymaterial:edit", args=[artifact.pk])
+    admin_client.post(url, edit_data(artifact, client_secret="n3w-secret"))
+    artifact.refresh_from_db()
+    assert artifact.client_secret == "n3w-secret"
+    entry = AuditEntry.objects.get(action="updated")
+    assert entry.changes == [{"field": "Client Secret", "secret": True}]
+    detail = admin_client.get(reverse("securitymaterial:detail", args=[artifact.pk]))
+    assert "Client Secret changed" in detail.content.decode()
+    assert "n3w-secret" not in detail.content.decode()
+
+
+def test_saving_without_changes_records_nothing(admin_client: Client, make_artifact: Any) -> None:
+    artifact = make_artifact()
+    before = database_snapshot()
+    admin_client.post(reverse("securitymaterial:edit", args=[artifact.pk]), edit_data(artifact))
+    assert database_snapshot() == before
+
+
+def test_bad_input_on_edit_changes_nothing(admin_client: Client, make_artifact: Any) -> None:
+    artifact = make_artifact()
+    before = database_snapshot()
+    response = admin_client.post(
+        reverse("securitymaterial:edit", args=[artifact.pk]),
+        edit_data(artifact, token_service_url="http://auth.example.com/token"),
+    )
+    assert response.status_code == 400
+    assert "only allowed for localhost" in response.content.decode()
+    assert database_snapshot() == before
+
+
+def test_a_reader_cannot_edit(reader_client: Client, make_artifact: Any) -> None:
+    artifact = make_artifact()
+    url = reverse("securitymaterial:edit", args=[artifact.pk])
+    assert reader_client.get(url).status_code == 403
+    assert reader_client.post(url, edit_data(artifact, scope="x")).status_code == 403
+    artifact.refresh_from_db()
+    assert artifact.scope == "read write"
+
+
+def test_an_unknown_artifact_is_a_404(admin_client: Client, db: None) -> None:
+    response = admin_client.get(reverse("securitymaterial:edit", args=[999]))
+    assert response.status_code == 404
+    assert "There is no such page or artifact" in response.content.decode()
+
+
+def test_saving_without_changes_says_so(admin_client: Client, make_artifact: Any) -> None:
+    artifact = make_artifact()
+    response = admin_client.post(
+        reverse("securitymaterial:edit", args=[artifact.pk]), edit_data(artifact), follow=True
+    )
+    assert "Nothing changed in Generic_App." in response.content.decode()

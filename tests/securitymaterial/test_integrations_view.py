@@ -1,0 +1,53 @@
+"""Integrations and APIs: the Runtime selector and the Manage Security tiles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.test import Client
+from django.urls import reverse
+
+URL = reverse("securitymaterial:integrations")
+
+
+def test_the_security_material_tile_shows_the_count_of_the_runtime(
+    admin_client: Client, make_artifact: Any
+) -> None:
+    make_artifact(name="one")
+    make_artifact(name="two")
+    make_artifact(name="three", runtime="edge")
+    cloud = admin_client.get(URL).content.decode()
+    assert 'aria-label="2 artifacts"' in cloud
+    assert f'href="{reverse("securitymaterial:list")}?runtime=cloud"' in cloud
+    edge = admin_client.get(URL, {"runtime": "edge"}).content.decode()
+    assert 'aria-label="1 artifacts"' in edge
+    assert '<option value="edge" selected>Edge Integration Cell</option>' in edge
+
+
+def test_tiles_not_built_yet_are_visibly_disabled_not_links(admin_client: Client) -> None:
+    html = admin_client.get(URL).content.decode()
+    for title in ("Keystore", "PGP Keys", "Connectivity Tests", "Access Policies"):
+        assert (
+            f'<div class="tile disabled" aria-disabled="true" title="Not available yet">'
+            f'<span class="tile-title">{title}</span>'
+        ) in html
+
+
+def test_an_unknown_runtime_is_a_400(admin_client: Client) -> None:
+    response = admin_client.get(URL, {"runtime": "x" * 500})
+    assert response.status_code == 400
+    assert "Choose one of: cloud (Cloud Integration), edge (Edge Integration Cell)" in (
+        response.content.decode()
+    )
+
+
+def test_the_home_page_leads_here_and_needs_a_login(db: None) -> None:
+    response = Client().get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/"
+
+
+def test_an_outsider_is_refused(outsider_client: Client) -> None:
+    response = outsider_client.get(URL)
+    assert response.status_code == 403
+    assert "You are not allowed to do this" in response.content.decode()
