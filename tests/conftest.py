@@ -124,6 +124,18 @@ def raw_rows(table: str) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
 
 
+def raw_secrets(name: str | None = None) -> list[str]:
+    """The client_secret column as stored (ciphertext), optionally of one artifact."""
+    sql = "SELECT client_secret FROM securitymaterial_oauth2authorizationcode"
+    params: list[str] = []
+    if name is not None:
+        sql += " WHERE name = %s"
+        params.append(name)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def database_snapshot() -> list[tuple[Any, ...]]:
     """The catalogue tables' contents, to prove a rejected request changed nothing."""
     return raw_rows("securitymaterial_oauth2authorizationcode") + raw_rows(

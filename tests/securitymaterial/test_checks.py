@@ -1,0 +1,98 @@
+"""The system check refuses to start without valid encryption keys."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+from securitymaterial.checks import check_encryption_keys
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def ids(settings: Any) -> list[str]:
+    return [message.id or "" for message in check_encryption_keys()]
+
+
+def test_valid_keys_pass(settings: Any) -> None:
+    settings.SECURITY_MATERIAL_KEYS = [Fernet.generate_key().decode()]
+    assert ids(settings) == []
+
+
+def test_no_key_is_an_error_that_says_how_to_make_one(settings: Any) -> None:
+    settings.SECURITY_MATERIAL_KEYS = []
+    [message] = check_encryption_keys()
+    assert message.id == "securitymaterial.E001"
+    assert "Fernet.generate_key()" in (message.hint or "")
+
+
+def test_a_malformed_key_is_an_error_naming_its_position(settings: Any) -> None:
+    settings.SECURITY_MATERIAL_KEYS = [Fernet.generate_key().decode(), "not-a-key"]
+    [message] = check_encryption_keys()
+    assert message.id == "securitymaterial.E002"
+    assert "number 2" in message.msg
+    assert "not-a-key" not in message.msg
+
+
+def test_a_key_file_readable_by_others_is_a_warning(settings: Any, tmp_path: Path) -> None:
+    key_file = tmp_path / "keys"
+    key_file.write_text(Fernet.generate_key().decode())
+    key_file.chmod(0o644)
+    settings.SECURITY_MATERIAL_KEY_FILE = key_file
+    assert ids(settings) == ["securitymaterial.W002"]
+    key_file.chmod(0o600)
+    assert ids(settings) == []
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, **env}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_service_refuses_to_start_with_a_malformed_key() -> None:
+    result = run_manage("check", SECURITY_MATERIAL_KEYS="abc")
+    assert result.returncode != 0
+    assert "securitymaterial.E002" in result.stderr
+    assert "Fernet.generate_key()" in result.stderr
+
+
+def test_the_embedded_default_generates_a_private_key_file_and_says_so(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SECURITY_MATERIAL_KEYS"}
+    env["SECURITY_MATERIAL_VAR_DIR"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    key_file = tmp_path / "security-material.keys"
+    assert f"Generated an encryption key in {key_file} (mode 0600)" in result.stderr
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    Fernet(key_file.read_text().strip())
+    again = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "Generated an encryption key" not in again.stderr

@@ -1,0 +1,28 @@
+"""rotate_keys re-encrypts every row under the first key, so old keys can be dropped."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+from cryptography.fernet import Fernet
+from django.core.management import call_command
+
+from securitymaterial.models import OAuth2AuthorizationCode
+from tests.conftest import CLIENT_SECRET, TEST_KEY, raw_rows, raw_secrets
+
+
+def test_after_rotation_the_old_key_can_be_removed(make_artifact: Any, settings: Any) -> None:
+    make_artifact(name="one")
+    make_artifact(name="two", client_secret="")
+    new_key = Fernet.generate_key().decode()
+    settings.SECURITY_MATERIAL_KEYS = [new_key, TEST_KEY]
+    out = StringIO()
+    call_command("rotate_keys", stdout=out)
+    assert "securitymaterial.OAuth2AuthorizationCode: re-encrypted 1 row(s)." in out.getvalue()
+    settings.SECURITY_MATERIAL_KEYS = [new_key]
+    assert OAuth2AuthorizationCode.objects.get(name="one").client_secret == CLIENT_SECRET
+    assert OAuth2AuthorizationCode.objects.get(name="two").client_secret == ""
+    [ciphertext] = raw_secrets("one")
+    assert Fernet(new_key).decrypt(ciphertext.encode()).decode() == CLIENT_SECRET
+    assert CLIENT_SECRET not in str(raw_rows("securitymaterial_oauth2authorizationcode"))
