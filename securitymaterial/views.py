@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.db.models import F
@@ -66,6 +66,13 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     message = str(exception) if isinstance(exception, BadRequest) else ""
     body = loader.render_to_string("400.html", {"message": message}, request)
     return HttpResponseBadRequest(body)
+
+
+@login_not_required
+def healthz(request: HttpRequest) -> HttpResponse:
+    """For container health checks: the process serves and the database answers."""
+    OAuth2AuthorizationCode.objects.exists()
+    return HttpResponse("ok", content_type="text/plain")
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -1,0 +1,21 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    SECURITY_MATERIAL_VAR_DIR=/app/var STATIC_ROOT=/app/staticfiles
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY securitymaterial securitymaterial
+COPY oauthflows oauthflows
+RUN pip install --editable .
+COPY . .
+
+# Throw-away key and secret for collectstatic only: the image never holds real ones.
+RUN SECURITY_MATERIAL_KEYS=$(python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())") \
+    DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput --verbosity 0 \
+ && useradd --system --uid 10001 --home /app app \
+ && mkdir -p /app/var && chown app /app/var && rm -f /app/var/*
+
+USER app
+EXPOSE 8000
+CMD ["gunicorn", "securitymaterial.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
