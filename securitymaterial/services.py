@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from securitymaterial.forms import OAuth2AuthorizationCodeForm
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode
 
+
 def _audit(
     artifact: OAuth2AuthorizationCode,
     action: str,

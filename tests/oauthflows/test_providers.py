@@ -7,7 +7,7 @@ from oauthflows.urls import redirect_url
 
 
 def test_the_providers_are_listed_explicitly() -> None:
-    assert PROVIDERS == {"microsoft365": Microsoft365, "generic": Generic}
+    assert {"microsoft365": Microsoft365, "generic": Generic} == PROVIDERS
 
 
 def test_microsoft_365_builds_tenant_urls() -> None:

@@ -1,4 +1,4 @@
-"""Adding an OAuth2 Authorization Code: every rule of the form, and bad input that stores nothing."""
+"""Adding an OAuth2 Authorization Code: every rule, and bad input that stores nothing."""
 
 from __future__ import annotations
 
@@ -80,7 +80,11 @@ def test_it_deploys_a_microsoft_365_artifact_filled_from_the_tenant(
     assert artifact.client_secret == CLIENT_SECRET
     assert artifact.deployed_by == admin_user
     entry = AuditEntry.objects.get()
-    assert (entry.action, entry.actor_name, entry.artifact_name) == ("created", "ada", "M365_Mailer")
+    assert (entry.action, entry.actor_name, entry.artifact_name) == (
+        "created",
+        "ada",
+        "M365_Mailer",
+    )
 
 
 def test_the_admin_is_told_that_offline_access_was_added(admin_client: Client) -> None:

@@ -49,12 +49,11 @@ def test_a_key_file_readable_by_others_is_a_warning(settings: Any, tmp_path: Pat
     assert ids(settings) == []
 
 
-def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, **env}
-    return subprocess.run(
+def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env=environment,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
@@ -63,7 +62,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_service_refuses_to_start_with_a_malformed_key() -> None:
-    result = run_manage("check", SECURITY_MATERIAL_KEYS="abc")
+    result = run_manage("check", env={**os.environ, "SECURITY_MATERIAL_KEYS": "abc"})
     assert result.returncode != 0
     assert "securitymaterial.E002" in result.stderr
     assert "Fernet.generate_key()" in result.stderr
@@ -72,27 +71,11 @@ def test_the_service_refuses_to_start_with_a_malformed_key() -> None:
 def test_the_embedded_default_generates_a_private_key_file_and_says_so(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "SECURITY_MATERIAL_KEYS"}
     env["SECURITY_MATERIAL_VAR_DIR"] = str(tmp_path)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_manage("check", env=env)
     assert result.returncode == 0, result.stderr
     key_file = tmp_path / "security-material.keys"
     assert f"Generated an encryption key in {key_file} (mode 0600)" in result.stderr
     assert key_file.stat().st_mode & 0o777 == 0o600
     Fernet(key_file.read_text().strip())
-    again = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    again = run_manage("check", env=env)
     assert "Generated an encryption key" not in again.stderr

@@ -38,7 +38,9 @@ def test_it_shows_who_created_it(admin_client: Client) -> None:
 
 def test_a_reader_sees_it_without_controls(reader_client: Client, make_artifact: Any) -> None:
     artifact = make_artifact()
-    html = reader_client.get(reverse("securitymaterial:detail", args=[artifact.pk])).content.decode()
+    html = reader_client.get(
+        reverse("securitymaterial:detail", args=[artifact.pk])
+    ).content.decode()
     assert "Generic_App" in html
     for control in (">Authorize<", ">Edit<", ">Delete<"):
         assert control not in html
