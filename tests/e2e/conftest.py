@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from playwright.sync_api import Browser, Page, sync_playwright
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests
@@ -32,6 +33,10 @@ def browser() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # Tests that ran while Playwright's sync API was active hold connections that belong
+        # to its context (Django keys connections by context); close them here, or the
+        # test database cannot be dropped later, outside that context.
+        connections.close_all()
 
 
 @pytest.fixture
