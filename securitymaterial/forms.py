@@ -25,8 +25,8 @@ AUDITED_FIELDS = (
     "send_as",
     "user_name",
     "scope",
+    "use_pkce",
 )
-SECRET_FIELDS = ("client_secret",)
 
 
 class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
@@ -117,6 +117,14 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
         "automatically if missing, because the service needs a refresh token.",
     )
 
+    use_pkce = forms.BooleanField(
+        label="Use PKCE",
+        required=False,
+        initial=True,
+        help_text="Protects the sign-in with a one-time proof (RFC 7636, S256). Turn it off "
+        "only for servers that reject it.",
+    )
+
     class Meta:
         model = OAuth2AuthorizationCode
         fields = (
@@ -132,6 +140,7 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
             "send_as",
             "user_name",
             "scope",
+            "use_pkce",
         )
 
     def __init__(self, *args: Any, runtime: str = Runtime.CLOUD, **kwargs: Any) -> None:
@@ -170,6 +179,7 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
             "user_name",
             "scope",
             HTML("{% include 'securitymaterial/_scope_suggestions.html' %}"),
+            "use_pkce",
         )
 
     # Context for the HTML snippets in the layout.
@@ -268,3 +278,11 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
         if self.cleaned_data.get("client_secret") != self.original_secret:
             changed.append({"field": str(self.fields["client_secret"].label), "secret": True})
         return changed
+
+    def invalidates_authorization(self) -> bool:
+        """Another client, secret, scope or server: the stored tokens are not valid for it."""
+        before = {**self.original, "client_secret": self.original_secret}
+        return self.editing and any(
+            before[name] != self.cleaned_data.get(name)
+            for name in OAuth2AuthorizationCode.AUTHORIZATION_FIELDS
+        )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import hmac
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -11,6 +14,9 @@ from django.utils import timezone
 from oauthflows.providers import PROVIDERS, Provider
 from securitymaterial import crypto
 from securitymaterial.fields import EncryptedTextField
+
+if TYPE_CHECKING:
+    from oauthflows.client import TokenResult
 
 
 class Runtime(models.TextChoices):
@@ -50,13 +56,28 @@ class OAuth2AuthorizationCode(models.Model):
     send_as = models.CharField(max_length=8, choices=SendAs.choices, default=SendAs.BODY)
     user_name = models.CharField(max_length=254, blank=True)
     scope = models.CharField(max_length=2000, blank=True)
+    use_pkce = models.BooleanField(default=True)
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNAUTHORIZED)
+    # Why the status is what it is, in plain words (the second line under the status).
+    status_reason = models.CharField(max_length=1000, blank=True)
     deployed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     deployed_on = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Tokens: only ever through the encrypted field.
+    access_token = EncryptedTextField()
+    refresh_token = EncryptedTextField()
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_token_renewed_at = models.DateTimeField(null=True, blank=True)
+    token_scope = models.CharField(max_length=2000, blank=True)  # as the provider echoed it
+    authorized_account = models.CharField(max_length=254, blank=True)  # from the id_token
+    authorized_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    authorized_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "OAuth2 Authorization Code"
@@ -76,8 +97,66 @@ class OAuth2AuthorizationCode(models.Model):
     def status_hint(self) -> str:
         """The second line under the status: why, and what to do."""
         if self.status == Status.UNAUTHORIZED:
-            return "Choose Authorize to sign in and consent"
-        return ""
+            return self.status_reason or "Choose Authorize to sign in and consent"
+        return self.status_reason
+
+    @property
+    def account_differs(self) -> bool:
+        """The account that consented is not the configured User Name."""
+        return bool(
+            self.authorized_account
+            and self.user_name
+            and self.authorized_account.lower() != self.user_name.lower()
+        )
+
+    # Fields whose change invalidates the tokens: another client, secret, scope or server.
+    AUTHORIZATION_FIELDS = (
+        "client_id",
+        "client_secret",
+        "scope",
+        "authorization_url",
+        "token_service_url",
+    )
+
+    def authorization_fingerprint(self) -> str:
+        """Changes when any setting the tokens depend on changes (keyed, so it reveals
+        nothing about the secret)."""
+        values = "\0".join(str(getattr(self, name)) for name in self.AUTHORIZATION_FIELDS)
+        key = settings.SECRET_KEY.encode()
+        return hmac.new(key, values.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def store_tokens(self, result: TokenResult, by: Any) -> None:
+        """Keep the tokens of a successful code exchange; the credential is usable."""
+        now = timezone.now()
+        self.access_token = result.access_token
+        self.refresh_token = result.refresh_token or ""
+        self.access_token_expires_at = (
+            now + timedelta(seconds=result.expires_in) if result.expires_in else None
+        )
+        self.refresh_token_renewed_at = now
+        self.token_scope = result.scope or ""
+        self.authorized_account = result.account_name
+        self.authorized_by = by
+        self.authorized_at = now
+        self.status = Status.DEPLOYED
+        self.status_reason = ""
+
+    def forget_tokens(self) -> None:
+        self.access_token = ""
+        self.refresh_token = ""
+        self.access_token_expires_at = None
+        self.refresh_token_renewed_at = None
+        self.token_scope = ""
+        self.authorized_account = ""
+
+    def mark_unauthorized(self, reason: str = "") -> None:
+        self.forget_tokens()
+        self.status = Status.UNAUTHORIZED
+        self.status_reason = reason
+
+    def mark_error(self, reason: str) -> None:
+        self.status = Status.ERROR
+        self.status_reason = reason[:1000]
 
     @property
     def client_secret_fingerprint(self) -> str:
@@ -96,6 +175,8 @@ class AuditEntry(models.Model):
         CREATED = "created", "Created"
         UPDATED = "updated", "Updated"
         DELETED = "deleted", "Deleted"
+        AUTHORIZED = "authorized", "Authorized"
+        AUTHORIZATION_FAILED = "authorization_failed", "Authorization failed"
 
     artifact = models.ForeignKey(
         OAuth2AuthorizationCode,
@@ -106,7 +187,7 @@ class AuditEntry(models.Model):
     # Kept as text so the trail survives the deletion of the artifact or the user.
     runtime = models.CharField(max_length=16, choices=Runtime.choices)
     artifact_name = models.CharField(max_length=150)
-    action = models.CharField(max_length=16, choices=Action.choices)
+    action = models.CharField(max_length=32, choices=Action.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -114,6 +195,7 @@ class AuditEntry(models.Model):
     at = models.DateTimeField(default=timezone.now, db_index=True)
     # [{"field": label, "from": old, "to": new}] or [{"field": label, "secret": true}]
     changes = models.JSONField(default=list, blank=True)
+    detail = models.CharField(max_length=1000, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]

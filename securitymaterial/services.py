@@ -7,7 +7,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from securitymaterial.forms import OAuth2AuthorizationCodeForm
-from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode
+from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
 
 
 def _audit(
@@ -44,13 +44,22 @@ def deploy_new(form: OAuth2AuthorizationCodeForm, user: Any) -> OAuth2Authorizat
     return artifact
 
 
+REAUTHORIZE_AFTER_EDIT = "Changed since the last authorization: choose Authorize to sign in again."
+
+
 def redeploy(form: OAuth2AuthorizationCodeForm, user: Any) -> bool:
-    """Save an edit; False if nothing changed (then nothing is written, not even re-encrypted)."""
+    """Save an edit; False if nothing changed (then nothing is written, not even re-encrypted).
+
+    A change of client, secret, scope or URLs puts the artifact back to Unauthorized and
+    wipes its tokens: they belong to the old settings.
+    """
     changes = form.changes()
     if not changes:
         return False
     artifact = form.save(commit=False)
     artifact.mark_deployed_by(user)
+    if form.invalidates_authorization() and artifact.status != Status.UNAUTHORIZED:
+        artifact.mark_unauthorized(REAUTHORIZE_AFTER_EDIT)
     with transaction.atomic():
         artifact.save()
         _audit(artifact, AuditEntry.Action.UPDATED, user, changes)

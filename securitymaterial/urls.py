@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from oauthflows import views as oauth_views
+from oauthflows.urls import CALLBACK_PATH
 from securitymaterial import views
 
 catalogue = [
@@ -13,11 +15,13 @@ catalogue = [
     path("security-material/<int:pk>/", views.artifact_detail, name="detail"),
     path("security-material/<int:pk>/edit/", views.artifact_edit, name="edit"),
     path("security-material/<int:pk>/delete/", views.artifact_delete, name="delete"),
+    path("security-material/<int:pk>/authorize/", oauth_views.authorize, name="authorize"),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path(CALLBACK_PATH.lstrip("/"), oauth_views.callback, name="oauth2-callback"),
     path("monitor/integrations/", include((catalogue, "securitymaterial"))),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

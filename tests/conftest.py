@@ -93,6 +93,7 @@ def valid_form_data(**overrides: Any) -> dict[str, Any]:
         "send_as": "body",
         "user_name": "mailer@contoso.com",
         "scope": "https://outlook.office.com/SMTP.Send",
+        "use_pkce": "on",
     }
     data.update(overrides)
     return data

@@ -2,7 +2,52 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+
+class ErrorClass(Enum):
+    """What a token-endpoint error means for the credential."""
+
+    REAUTHORIZE = "reauthorize"  # a person must sign in and consent again
+    CONFIGURATION = "configuration"  # the artifact's settings are wrong; fix them
+    TRANSIENT = "transient"  # retry later, keep the tokens
+
+
+# RFC 6749 §5.2 and OpenID Connect Core §3.1.2.6 error codes.
+GENERIC_ERROR_CLASSES: dict[str, ErrorClass] = {
+    "invalid_grant": ErrorClass.REAUTHORIZE,
+    "interaction_required": ErrorClass.REAUTHORIZE,
+    "consent_required": ErrorClass.REAUTHORIZE,
+    "login_required": ErrorClass.REAUTHORIZE,
+    "invalid_client": ErrorClass.CONFIGURATION,
+    "unauthorized_client": ErrorClass.CONFIGURATION,
+    "invalid_request": ErrorClass.CONFIGURATION,
+    "invalid_scope": ErrorClass.CONFIGURATION,
+    "unsupported_grant_type": ErrorClass.CONFIGURATION,
+    "invalid_resource": ErrorClass.CONFIGURATION,
+    "temporarily_unavailable": ErrorClass.TRANSIENT,
+    "server_error": ErrorClass.TRANSIENT,
+}
+
+# Plain words for error codes, shown to admins instead of the raw code.
+GENERIC_EXPLANATIONS: dict[str, str] = {
+    "invalid_grant": "The provider no longer accepts the authorization (it expired, was "
+    "revoked, or was already used).",
+    "interaction_required": "The provider wants the user to sign in interactively again.",
+    "consent_required": "The provider needs consent again.",
+    "login_required": "The provider wants the user to sign in again.",
+    "invalid_client": "The provider did not accept the Client ID and Client Secret (or the "
+    "Send As method).",
+    "unauthorized_client": "The client is not allowed to use the authorization code grant.",
+    "invalid_request": "The provider rejected the request as malformed.",
+    "invalid_scope": "The provider rejected the Scope.",
+    "unsupported_grant_type": "The provider does not support this grant type.",
+    "temporarily_unavailable": "The provider is temporarily unavailable.",
+    "server_error": "The provider had an internal error.",
+    "access_denied": "Sign-in was cancelled or consent was refused.",
+}
 
 
 class Provider:
@@ -20,6 +65,19 @@ class Provider:
     max_refresh_days: ClassVar[int | None] = None
     default_refresh_days: ClassVar[int | None] = None
     refresh_days_may_be_blank: ClassVar[bool] = True
+    # Extra authorization request parameters (e.g. response_mode).
+    authorization_params: ClassVar[dict[str, str]] = {}
+    # RFC 6749 §4.1.3 asks for client_id in the body only when the client does not
+    # authenticate; some servers want it with HTTP Basic too.
+    client_id_in_body_with_basic: ClassVar[bool] = False
+    # RFC 6749 §6 allows scope on refresh; the platform we mimic sends it only on the code.
+    scope_on_refresh: ClassVar[bool] = False
+    # Hint appended to the "no refresh token" error.
+    no_refresh_token_hint: ClassVar[str] = (
+        "Add what the provider needs to issue one to the Authorization URL (for example "  # noqa: S105
+        "access_type=offline&prompt=consent for Google, token_access_type=offline for "
+        "Dropbox), then choose Authorize again."
+    )
 
     @classmethod
     def urls_for_tenant(cls, tenant: str) -> tuple[str, str] | None:
@@ -36,3 +94,21 @@ class Provider:
         scopes = scope.split()
         added = [required for required in cls.required_scopes if required not in scopes]
         return " ".join(scopes + added), added
+
+    @classmethod
+    def authorization_request_url(cls, base_url: str, params: dict[str, str]) -> str:
+        """RFC 6749 §4.1.1: keep the admin's query parameters, set ours (ours win)."""
+        parts = urlsplit(base_url)
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+        ours = {**params, **cls.authorization_params}
+        query = [(k, v) for k, v in query if k not in ours] + list(ours.items())
+        return urlunsplit(parts._replace(query=urlencode(query)))
+
+    @classmethod
+    def classify(cls, error: str, error_codes: tuple[int, ...]) -> ErrorClass:
+        # Unknown codes: a person looks rather than a loop retrying forever.
+        return GENERIC_ERROR_CLASSES.get(error, ErrorClass.CONFIGURATION)
+
+    @classmethod
+    def explain(cls, error: str, error_codes: tuple[int, ...]) -> str:
+        return GENERIC_EXPLANATIONS.get(error, f"The provider answered “{error}”.")

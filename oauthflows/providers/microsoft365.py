@@ -1,14 +1,70 @@
 """Microsoft 365 (Microsoft identity platform v2.0).
 
 See shared/reference/oauth-and-microsoft-identity.md §1: tenant-specific endpoints,
-`offline_access` is required for a refresh token, refresh tokens live 90 days of inactivity.
+`offline_access` is required for a refresh token, refresh tokens live 90 days of inactivity,
+errors carry AADSTS numbers in `error_codes` (hints only: Microsoft says they may change).
 """
 
 from __future__ import annotations
 
-from oauthflows.providers.base import Provider
+from oauthflows.providers.base import ErrorClass, Provider
 
 LOGIN_HOST = "https://login.microsoftonline.com"
+
+# AADSTS code → (class, plain words). Source: learn.microsoft.com/entra/identity-platform/
+# reference-error-codes, summarised in the reference §1.8.
+AADSTS: dict[int, tuple[ErrorClass, str]] = {
+    70008: (ErrorClass.REAUTHORIZE, "The authorization expired or was revoked."),
+    700082: (
+        ErrorClass.REAUTHORIZE,
+        "The refresh token expired because it was not used for 90 days.",
+    ),
+    50173: (
+        ErrorClass.REAUTHORIZE,
+        "The grant was revoked (for example after a password reset by an admin).",
+    ),
+    70000: (ErrorClass.REAUTHORIZE, "The grant is not valid any more."),
+    70043: (
+        ErrorClass.REAUTHORIZE,
+        "A Conditional Access sign-in frequency policy requires signing in again.",
+    ),
+    65001: (
+        ErrorClass.REAUTHORIZE,
+        "The user or an administrator has not consented to the app's permissions.",
+    ),
+    50076: (ErrorClass.REAUTHORIZE, "Multi-factor authentication is required."),
+    50079: (ErrorClass.REAUTHORIZE, "The user must register for multi-factor authentication."),
+    50078: (ErrorClass.REAUTHORIZE, "The multi-factor authentication has expired."),
+    53003: (ErrorClass.REAUTHORIZE, "Access was blocked by a Conditional Access policy."),
+    50057: (ErrorClass.REAUTHORIZE, "The user account is disabled."),
+    54005: (ErrorClass.REAUTHORIZE, "This sign-in code was already redeemed."),
+    7000215: (
+        ErrorClass.CONFIGURATION,
+        "The client secret is wrong. Enter the secret's Value from Entra ID, not its Secret ID.",
+    ),
+    7000222: (
+        ErrorClass.CONFIGURATION,
+        "The client secret has expired. Create a new one in Entra ID and enter it in "
+        "Client Secret.",
+    ),
+    700016: (
+        ErrorClass.CONFIGURATION,
+        "The app was not found in the tenant: check Client ID and Tenant.",
+    ),
+    50011: (ErrorClass.CONFIGURATION, "The Redirect URL is not registered for the app."),
+    9002313: (ErrorClass.CONFIGURATION, "Microsoft rejected the request as malformed."),
+    90014: (ErrorClass.CONFIGURATION, "A required field is missing from the request."),
+    900144: (ErrorClass.CONFIGURATION, "A required body parameter is missing."),
+    70011: (ErrorClass.CONFIGURATION, "The Scope is not valid."),
+    28000: (ErrorClass.CONFIGURATION, "The Scope spans more than one resource."),
+    700022: (ErrorClass.CONFIGURATION, "The Scope spans more than one resource."),
+    50194: (
+        ErrorClass.CONFIGURATION,
+        "The app is registered for one organization: use its tenant, not “common”.",
+    ),
+    700025: (ErrorClass.CONFIGURATION, "A public client must not send a client secret."),
+    50196: (ErrorClass.TRANSIENT, "Too many identical requests; Microsoft paused them."),
+}
 
 
 class Microsoft365(Provider):
@@ -26,3 +82,24 @@ class Microsoft365(Provider):
     max_refresh_days = 90
     default_refresh_days = 90
     refresh_days_may_be_blank = False
+    # form_post would make the callback a cross-site POST without the session cookie.
+    authorization_params = {"response_mode": "query"}
+    client_id_in_body_with_basic = True
+    no_refresh_token_hint = (
+        "Microsoft returns one only when the scope includes offline_access and the user "  # noqa: S105
+        "consented to it; choose Authorize again."
+    )
+
+    @classmethod
+    def classify(cls, error: str, error_codes: tuple[int, ...]) -> ErrorClass:
+        for code in error_codes:
+            if code in AADSTS:
+                return AADSTS[code][0]
+        return super().classify(error, error_codes)
+
+    @classmethod
+    def explain(cls, error: str, error_codes: tuple[int, ...]) -> str:
+        for code in error_codes:
+            if code in AADSTS:
+                return f"{AADSTS[code][1]} (AADSTS{code})"
+        return super().explain(error, error_codes)

@@ -25,6 +25,7 @@ def edit_data(artifact: OAuth2AuthorizationCode, **overrides: Any) -> dict[str, 
         "send_as": artifact.send_as,
         "user_name": artifact.user_name,
         "scope": artifact.scope,
+        "use_pkce": "on" if artifact.use_pkce else "",
     }
     data.update(overrides)
     return data

@@ -1,0 +1,340 @@
+"""The token client: the only module that talks to token endpoints.
+
+One function per call (`exchange_code`, `refresh`), each with timeouts, TLS verification,
+no redirects, a response size limit, strict parsing into `TokenResult`, and our own
+exceptions. Nothing here logs or raises a secret, code, verifier or token.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote_plus
+
+import requests
+from django.utils import timezone
+
+from oauthflows.providers.base import ErrorClass, Provider
+
+logger = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 20.0
+MAX_RESPONSE_BYTES = 256 * 1024
+USER_AGENT = "security-material/0.1 (+OAuth2 Authorization Code credentials)"
+TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    client_id: str
+    client_secret: str
+    send_as: str  # "body" (client_secret_post) or "basic" (client_secret_basic)
+
+    def __repr__(self) -> str:  # never print the secret, even in a traceback
+        return f"ClientCredentials(client_id={self.client_id!r}, send_as={self.send_as!r})"
+
+
+@dataclass(frozen=True)
+class TokenResult:
+    access_token: str = field(repr=False)
+    token_type: str
+    expires_in: int | None
+    refresh_token: str | None = field(repr=False)
+    scope: str | None
+    ext_expires_in: int | None = None
+    id_token_claims: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def account_name(self) -> str:
+        """The signed-in account from the id_token, when the provider sent one."""
+        for claim in ("preferred_username", "upn", "email", "unique_name"):
+            value = self.id_token_claims.get(claim)
+            if isinstance(value, str) and value:
+                return value
+        return ""
+
+
+class TokenError(Exception):
+    """A token request failed. `message` is in plain words and safe to show and log."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: str = "",
+        error_codes: tuple[int, ...] = (),
+        description: str = "",
+        trace_id: str = "",
+        correlation_id: str = "",
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error = error
+        self.error_codes = error_codes
+        self.description = description
+        self.trace_id = trace_id
+        self.correlation_id = correlation_id
+        self.status_code = status_code
+
+    @property
+    def support_ids(self) -> str:
+        ids = [f"trace ID {self.trace_id}"] if self.trace_id else []
+        ids += [f"correlation ID {self.correlation_id}"] if self.correlation_id else []
+        return ", ".join(ids)
+
+
+class TransientTokenError(TokenError):
+    """Network trouble, timeouts, 5xx, 429: retry later and keep the tokens."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class ReauthorizationRequired(TokenError):
+    """The provider rejected the grant: a person must authorize again."""
+
+
+class ConfigurationError(TokenError):
+    """The artifact's settings are wrong (client, secret, scope, URL)."""
+
+
+def exchange_code(
+    provider: type[Provider],
+    token_url: str,
+    credentials: ClientCredentials,
+    *,
+    code: str,
+    redirect_uri: str,
+    code_verifier: str,
+    scope: str,
+) -> TokenResult:
+    """Redeem an authorization code: RFC 6749 §4.1.3, PKCE per RFC 7636 §4.5.
+
+    Microsoft wants `scope` on this request too (AADSTS28003), so it is always sent
+    when the artifact has one.
+    """
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    if code_verifier:
+        data["code_verifier"] = code_verifier
+    if scope:
+        data["scope"] = scope
+    return _token_request(provider, token_url, credentials, data, secrets=(code, code_verifier))
+
+
+def refresh(
+    provider: type[Provider],
+    token_url: str,
+    credentials: ClientCredentials,
+    *,
+    refresh_token: str,
+    scope: str,
+) -> TokenResult:
+    """Refresh an access token: RFC 6749 §6. Scope only where the provider wants it."""
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    if scope and provider.scope_on_refresh:
+        data["scope"] = scope
+    return _token_request(provider, token_url, credentials, data, secrets=(refresh_token,))
+
+
+def basic_authorization(client_id: str, client_secret: str) -> str:
+    """RFC 6749 §2.3.1: form-urlencode id and secret, then Base64 them for HTTP Basic."""
+    pair = f"{quote_plus(client_id)}:{quote_plus(client_secret)}"
+    return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+
+
+def _token_request(
+    provider: type[Provider],
+    token_url: str,
+    credentials: ClientCredentials,
+    data: dict[str, str],
+    secrets: tuple[str, ...],
+) -> TokenResult:
+    headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+    if credentials.send_as == "basic":
+        headers["Authorization"] = basic_authorization(
+            credentials.client_id, credentials.client_secret
+        )
+        if provider.client_id_in_body_with_basic:
+            data["client_id"] = credentials.client_id
+    else:
+        data["client_id"] = credentials.client_id
+        data["client_secret"] = credentials.client_secret
+    redact = (*secrets, credentials.client_secret)
+    try:
+        response = requests.post(
+            token_url,
+            data=data,
+            headers=headers,
+            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+            allow_redirects=False,
+            verify=True,
+            stream=True,
+        )
+    except requests.Timeout:
+        raise TransientTokenError("The Token Service URL did not answer in time.") from None
+    except requests.exceptions.SSLError:
+        raise ConfigurationError(
+            "The Token Service URL's TLS certificate could not be verified."
+        ) from None
+    except requests.RequestException:
+        raise TransientTokenError("The Token Service URL could not be reached.") from None
+    with response:
+        try:
+            body = response.raw.read(MAX_RESPONSE_BYTES + 1, decode_content=True)
+        except (requests.RequestException, OSError):
+            raise TransientTokenError("The connection broke while reading the answer.") from None
+    return _parse(provider, response, body, redact)
+
+
+def _parse(
+    provider: type[Provider], response: requests.Response, body: bytes, redact: tuple[str, ...]
+) -> TokenResult:
+    status = response.status_code
+    retry_after = _retry_after(response.headers.get("Retry-After"))
+    if 300 <= status < 400:
+        raise ConfigurationError(
+            f"The Token Service URL answered with a redirect (HTTP {status}); enter the final URL.",
+            status_code=status,
+        )
+    if len(body) > MAX_RESPONSE_BYTES:
+        raise TransientTokenError("The token endpoint's answer was too large.", status_code=status)
+    payload = _json_object(body)
+    if payload is not None and isinstance(payload.get("error"), str) and status >= 400:
+        raise _provider_error(provider, payload, status, retry_after, redact)
+    if status in TRANSIENT_STATUS or status >= 500:
+        raise TransientTokenError(
+            f"The token endpoint is unavailable (HTTP {status}).",
+            retry_after=retry_after,
+            status_code=status,
+        )
+    if payload is None:
+        raise TransientTokenError(
+            f"The token endpoint did not answer with JSON (HTTP {status}).",
+            retry_after=retry_after,
+            status_code=status,
+        )
+    if status != 200:
+        raise ConfigurationError(
+            f"The token endpoint answered HTTP {status} without an error code.",
+            status_code=status,
+        )
+    return _token_result(payload)
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _provider_error(
+    provider: type[Provider],
+    payload: dict[str, Any],
+    status: int,
+    retry_after: float | None,
+    redact: tuple[str, ...],
+) -> TokenError:
+    error = str(payload["error"])[:100]
+    codes = tuple(c for c in payload.get("error_codes", []) if isinstance(c, int))
+    description = _redacted(str(payload.get("error_description") or "")[:1000], redact)
+    details: dict[str, Any] = {
+        "error": error,
+        "error_codes": codes,
+        "description": description,
+        "trace_id": str(payload.get("trace_id") or "")[:100],
+        "correlation_id": str(payload.get("correlation_id") or "")[:100],
+        "status_code": status,
+    }
+    message = provider.explain(error, codes)
+    logger.warning(
+        "token endpoint error %s %s (HTTP %s, trace_id=%s, correlation_id=%s)",
+        error,
+        ",".join(map(str, codes)),
+        status,
+        details["trace_id"],
+        details["correlation_id"],
+    )
+    kind = provider.classify(error, codes)
+    if kind is ErrorClass.TRANSIENT or status == 429:
+        return TransientTokenError(message, retry_after=retry_after, **details)
+    if kind is ErrorClass.REAUTHORIZE:
+        return ReauthorizationRequired(message, **details)
+    return ConfigurationError(message, **details)
+
+
+def _token_result(payload: dict[str, Any]) -> TokenResult:
+    """RFC 6749 §5.1: access_token and token_type are required; the rest is checked."""
+    access_token = payload.get("access_token")
+    token_type = payload.get("token_type")
+    if not isinstance(access_token, str) or not access_token:
+        raise ConfigurationError("The token endpoint's answer has no access_token.")
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+        raise ConfigurationError(
+            f"The token endpoint issued a “{str(token_type)[:20]}” token; only Bearer is supported."
+        )
+    refresh_token = payload.get("refresh_token")
+    scope = payload.get("scope")
+    return TokenResult(
+        access_token=access_token,
+        token_type="Bearer",  # noqa: S106 - a token type, not a secret
+        expires_in=_seconds(payload.get("expires_in")),
+        refresh_token=refresh_token if isinstance(refresh_token, str) and refresh_token else None,
+        # Microsoft leaves offline_access out of the echoed scope; that is not an error.
+        scope=scope if isinstance(scope, str) else None,
+        ext_expires_in=_seconds(payload.get("ext_expires_in")),
+        id_token_claims=_id_token_claims(payload.get("id_token")),
+    )
+
+
+def _seconds(value: Any) -> int | None:
+    # Some servers send numbers as strings.
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds > 0 else None
+
+
+def _id_token_claims(id_token: Any) -> dict[str, Any]:
+    """Claims of an id_token received directly from the token endpoint over TLS; OpenID
+    Connect Core §3.1.3.7 lets the client skip the signature check in that case. Used only
+    to show which account signed in."""
+    if not isinstance(id_token, str) or id_token.count(".") != 2:
+        return {}
+    payload = id_token.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, binascii.Error):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After is seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - timezone.now()).total_seconds())
+
+
+def _redacted(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text

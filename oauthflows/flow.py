@@ -1,0 +1,253 @@
+"""The consent flow: start an authorization, complete it at the Redirect URL.
+
+The callback runs fixed steps in order (conventions, habit 4): load and delete the state
+→ reject missing/expired/foreign → handle error= → exchange the code with the stored PKCE
+verifier → persist atomically → the view redirects to a clean URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from oauthflows import client, pkce
+from oauthflows.models import STATE_LIFETIME, AuthorizationState, digest
+from oauthflows.providers.base import GENERIC_EXPLANATIONS
+from oauthflows.urls import redirect_url
+from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
+
+logger = logging.getLogger(__name__)
+
+
+class FlowError(Exception):
+    """The callback cannot complete; `message` is plain words, safe to show and log."""
+
+    def __init__(
+        self,
+        title: str,
+        message: str,
+        *,
+        status: int = 400,
+        artifact: OAuth2AuthorizationCode | None = None,
+        support_ids: str = "",
+        description: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.title = title
+        self.message = message
+        self.status = status
+        self.artifact = artifact
+        self.support_ids = support_ids
+        self.description = description
+
+
+@dataclass(frozen=True)
+class Outcome:
+    artifact: OAuth2AuthorizationCode
+    ok: bool
+    message: str
+
+
+def start_authorization(artifact: OAuth2AuthorizationCode, request: HttpRequest) -> str:
+    """Record a single-use state for this admin and session; return the provider's URL."""
+    user_id = request.user.pk
+    if user_id is None:  # the view requires a permission; this only narrows the type
+        raise PermissionDenied
+    if request.session.session_key is None:
+        request.session.save()
+    state = secrets.token_urlsafe(32)  # 256 bits
+    verifier = pkce.make_verifier() if artifact.use_pkce else ""
+    callback = redirect_url()
+    now = timezone.now()
+    AuthorizationState.objects.filter(expires_at__lt=now).delete()
+    AuthorizationState.objects.create(
+        state_hash=digest(state),
+        artifact=artifact,
+        user_id=user_id,
+        session_hash=digest(request.session.session_key or ""),
+        code_verifier=verifier,
+        redirect_uri=callback,
+        token_service_url=artifact.token_service_url,
+        artifact_fingerprint=artifact.authorization_fingerprint(),
+        created_at=now,
+        expires_at=now + STATE_LIFETIME,
+    )
+    params = {
+        "client_id": artifact.client_id,
+        "response_type": "code",
+        "redirect_uri": callback,
+        "state": state,
+    }
+    if artifact.scope:
+        params["scope"] = artifact.scope
+    if verifier:
+        params["code_challenge"] = pkce.s256_challenge(verifier)
+        params["code_challenge_method"] = "S256"
+    if artifact.user_name:
+        params["login_hint"] = artifact.user_name
+    logger.info("authorization started for artifact %s by %s", artifact.name, request.user)
+    return artifact.provider_class.authorization_request_url(artifact.authorization_url, params)
+
+
+def complete_authorization(request: HttpRequest) -> Outcome:
+    record = _take_state(request)
+    artifact = record.artifact
+    _check_provider_error(request, artifact)
+    code = request.GET.get("code", "")
+    if not code or len(code) > 4096:
+        raise FlowError(
+            "No authorization code",
+            "The provider sent no authorization code. Choose Authorize again.",
+            artifact=artifact,
+        )
+    if record.artifact_fingerprint != artifact.authorization_fingerprint():
+        raise FlowError(
+            "The artifact changed",
+            f"{artifact.name} was changed while you were signing in. Choose Authorize again.",
+            status=409,
+            artifact=artifact,
+        )
+    try:
+        result = client.exchange_code(
+            artifact.provider_class,
+            record.token_service_url,
+            client.ClientCredentials(artifact.client_id, artifact.client_secret, artifact.send_as),
+            code=code,
+            redirect_uri=record.redirect_uri,
+            code_verifier=record.code_verifier,
+            scope=artifact.scope,
+        )
+    except client.TokenError as exc:
+        _record_failure(artifact, request.user, exc.message)
+        raise FlowError(
+            "The provider did not issue tokens",
+            exc.message,
+            status=502,
+            artifact=artifact,
+            support_ids=exc.support_ids,
+            description=exc.description,
+        ) from None
+    return _persist(artifact, result, request.user)
+
+
+def _take_state(request: HttpRequest) -> AuthorizationState:
+    """Load and delete the state in one step: a second use finds nothing."""
+    state = request.GET.get("state", "")
+    if not state or len(state) > 512:
+        raise FlowError(
+            "This is not a sign-in response",
+            "The address has no state parameter, so it does not belong to an authorization "
+            "started here. Start from the artifact and choose Authorize.",
+        )
+    record = (
+        AuthorizationState.objects.select_related("artifact")
+        .filter(state_hash=digest(state))
+        .first()
+    )
+    # The row count makes this a compare-and-set on every database: of two concurrent
+    # callbacks with the same state, only one deletes the row.
+    if record is None or AuthorizationState.objects.filter(pk=record.pk).delete()[0] != 1:
+        raise FlowError(
+            "This sign-in link is used up",
+            "This sign-in response was already used or is unknown. Choose Authorize again.",
+        )
+    if record.expired:
+        raise FlowError(
+            "The sign-in took too long",
+            "More than 10 minutes passed since you chose Authorize. Choose Authorize again.",
+            artifact=record.artifact,
+        )
+    if record.user_id != request.user.pk or record.session_hash != digest(
+        request.session.session_key or ""
+    ):
+        raise FlowError(
+            "This sign-in belongs to another session",
+            "The authorization was started by another user or in another browser session, "
+            "so it was discarded. Choose Authorize in this session.",
+            status=403,
+        )
+    return record
+
+
+def _check_provider_error(request: HttpRequest, artifact: OAuth2AuthorizationCode) -> None:
+    """RFC 6749 §4.1.2.1: the provider redirects back with error= instead of a code."""
+    error = request.GET.get("error", "")[:100]
+    if not error:
+        return
+    description = request.GET.get("error_description", "")[:1000]
+    if error == "access_denied":
+        raise FlowError(
+            "Authorization cancelled",
+            f"Sign-in or consent for {artifact.name} was cancelled at the provider. "
+            "Nothing changed.",
+            artifact=artifact,
+            description=description,
+        )
+    _record_failure(artifact, request.user, f"The provider answered “{error}”.")
+    support = ", ".join(
+        f"{label} {request.GET[key][:100]}"
+        for key, label in (("trace_id", "trace ID"), ("correlation_id", "correlation ID"))
+        if request.GET.get(key)
+    )
+    raise FlowError(
+        "The provider refused the authorization",
+        GENERIC_EXPLANATIONS.get(error, f"The provider answered “{error}”."),
+        artifact=artifact,
+        description=description,
+        support_ids=support,
+    )
+
+
+def _persist(artifact: OAuth2AuthorizationCode, result: client.TokenResult, user: Any) -> Outcome:
+    with transaction.atomic():
+        artifact = OAuth2AuthorizationCode.objects.select_for_update().get(pk=artifact.pk)
+        if result.refresh_token is None:
+            reason = (
+                "The provider returned no refresh token, so the credential cannot be kept "
+                f"alive. {artifact.provider_class.no_refresh_token_hint}"
+            )
+            artifact.forget_tokens()
+            artifact.mark_error(reason)
+            artifact.save()
+            _audit(artifact, AuditEntry.Action.AUTHORIZATION_FAILED, user, reason)
+            return Outcome(artifact, ok=False, message=reason)
+        artifact.store_tokens(result, by=user)
+        artifact.save()
+        _audit(artifact, AuditEntry.Action.AUTHORIZED, user, "")
+    logger.info("artifact %s authorized by %s", artifact.name, user)
+    message = f"{artifact.name} is authorized and deployed."
+    if artifact.account_differs:
+        message += (
+            f" Note: consent was given by {artifact.authorized_account}, not by the User "
+            f"Name {artifact.user_name}."
+        )
+    return Outcome(artifact, ok=True, message=message)
+
+
+def _record_failure(artifact: OAuth2AuthorizationCode, user: Any, reason: str) -> None:
+    """An unauthorized artifact says why the last try failed; a working one keeps working."""
+    with transaction.atomic():
+        if artifact.status == Status.UNAUTHORIZED:
+            OAuth2AuthorizationCode.objects.filter(pk=artifact.pk).update(
+                status_reason=f"The last authorization failed: {reason}"[:1000]
+            )
+        _audit(artifact, AuditEntry.Action.AUTHORIZATION_FAILED, user, reason)
+
+
+def _audit(artifact: OAuth2AuthorizationCode, action: str, user: Any, detail: str) -> None:
+    AuditEntry.objects.create(
+        artifact=artifact,
+        runtime=artifact.runtime,
+        artifact_name=artifact.name,
+        action=action,
+        actor=user,
+        actor_name=user.get_username(),
+        detail=detail[:1000],
+    )
