@@ -113,3 +113,46 @@ def test_saving_without_changes_says_so(admin_client: Client, make_artifact: Any
         reverse("securitymaterial:edit", args=[artifact.pk]), edit_data(artifact), follow=True
     )
     assert "Nothing changed in Generic_App." in response.content.decode()
+
+
+def authorized(make_artifact: Any) -> OAuth2AuthorizationCode:
+    artifact: OAuth2AuthorizationCode = make_artifact(
+        status="deployed", access_token="AT-secret", refresh_token="RT-secret"
+    )
+    return artifact
+
+
+def test_the_edit_page_warns_before_an_authorized_artifact_loses_its_tokens(
+    admin_client: Client, make_artifact: Any
+) -> None:
+    artifact = authorized(make_artifact)
+    html = admin_client.get(reverse("securitymaterial:edit", args=[artifact.pk])).content.decode()
+    assert "removes its tokens and sets it back to Unauthorized" in html
+
+
+def test_changing_the_secret_of_an_authorized_artifact_wipes_its_tokens(
+    admin_client: Client, make_artifact: Any
+) -> None:
+    artifact = authorized(make_artifact)
+    admin_client.post(
+        reverse("securitymaterial:edit", args=[artifact.pk]),
+        edit_data(artifact, client_secret="rotated-secret"),
+    )
+    artifact.refresh_from_db()
+    assert artifact.status == "unauthorized"
+    assert (artifact.access_token, artifact.refresh_token) == ("", "")
+    assert "choose Authorize to sign in again" in artifact.status_hint
+
+
+def test_changing_the_description_keeps_the_tokens(
+    admin_client: Client, make_artifact: Any
+) -> None:
+    artifact = authorized(make_artifact)
+    admin_client.post(
+        reverse("securitymaterial:edit", args=[artifact.pk]),
+        edit_data(artifact, description="now documented", use_pkce=""),
+    )
+    artifact.refresh_from_db()
+    assert artifact.status == "deployed"
+    assert artifact.refresh_token == "RT-secret"
+    assert artifact.description == "now documented"

@@ -1,0 +1,274 @@
+"""The Redirect URL callback: each step, each failure, and a clean success."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import requests
+import responses
+import time_machine
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from responses import matchers
+
+from oauthflows.models import AuthorizationState
+from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
+from tests.conftest import CLIENT_SECRET, PASSWORD, raw_rows
+from tests.oauthflows.conftest import start
+
+CALLBACK = reverse("oauth2-callback")
+TOKEN_URL = "https://auth.example.com/token"
+CODE = "code-from-the-provider"
+ACCESS_TOKEN = "eyJ.access-token.value"
+REFRESH_TOKEN = "refresh-token-value-0001"
+TOKENS = {
+    "access_token": ACCESS_TOKEN,
+    "token_type": "Bearer",
+    "expires_in": 3600,
+    "refresh_token": REFRESH_TOKEN,
+    "scope": "read write",
+}
+
+
+@pytest.fixture
+def artifact(make_artifact: Any) -> OAuth2AuthorizationCode:
+    return make_artifact(user_name="mailer@example.com")  # type: ignore[no-any-return]
+
+
+def reload(artifact: OAuth2AuthorizationCode) -> OAuth2AuthorizationCode:
+    return OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
+
+
+@responses.activate
+def test_a_successful_callback_stores_encrypted_tokens_and_redirects_to_a_clean_url(
+    admin_client: Client, artifact: OAuth2AuthorizationCode, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    params = start(admin_client, artifact)
+    verifier = AuthorizationState.objects.get().code_verifier
+    responses.post(
+        TOKEN_URL,
+        json=TOKENS,
+        match=[
+            matchers.urlencoded_params_matcher(
+                {
+                    "grant_type": "authorization_code",
+                    "code": CODE,
+                    "redirect_uri": "http://127.0.0.1:8000/oauth2/callback/",
+                    "code_verifier": verifier,
+                    "scope": "read write",
+                    "client_id": "client-1",
+                    "client_secret": CLIENT_SECRET,
+                }
+            )
+        ],
+    )
+    response = admin_client.get(CALLBACK, {"code": CODE, "state": params["state"]})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("securitymaterial:detail", args=[artifact.pk])
+    stored = reload(artifact)
+    assert stored.status == Status.DEPLOYED
+    assert (stored.access_token, stored.refresh_token) == (ACCESS_TOKEN, REFRESH_TOKEN)
+    assert stored.access_token_expires_at is not None
+    assert stored.access_token_expires_at - timezone.now() > timedelta(minutes=59)
+    assert stored.authorized_by is not None and stored.authorized_by.username == "ada"
+    entry = AuditEntry.objects.get(action="authorized")
+    assert entry.actor_name == "ada"
+    raw = str(raw_rows("securitymaterial_oauth2authorizationcode"))
+    assert ACCESS_TOKEN not in raw and REFRESH_TOKEN not in raw
+    assert not AuthorizationState.objects.exists()
+    detail = admin_client.get(response["Location"]).content.decode()
+    assert "Generic_App is authorized and deployed." in detail
+    assert "Refresh token last renewed" in detail
+    for secret in (ACCESS_TOKEN, REFRESH_TOKEN, CODE, CLIENT_SECRET, verifier):
+        assert secret not in detail
+        assert secret not in caplog.text
+
+
+def test_a_missing_state_changes_nothing(admin_client: Client, artifact: Any) -> None:
+    response = admin_client.get(CALLBACK, {"code": CODE})
+    assert response.status_code == 400
+    assert "has no state parameter" in response.content.decode()
+    assert reload(artifact).status == Status.UNAUTHORIZED
+
+
+def test_an_unknown_state_is_refused(admin_client: Client, artifact: Any) -> None:
+    response = admin_client.get(CALLBACK, {"code": CODE, "state": "forged"})
+    assert response.status_code == 400
+    assert "already used or is unknown" in response.content.decode()
+
+
+@responses.activate
+def test_a_reused_state_is_refused(admin_client: Client, artifact: Any) -> None:
+    responses.post(TOKEN_URL, json=TOKENS)
+    params = start(admin_client, artifact)
+    assert admin_client.get(CALLBACK, {"code": CODE, "state": params["state"]}).status_code == 302
+    again = admin_client.get(CALLBACK, {"code": CODE, "state": params["state"]})
+    assert again.status_code == 400
+    assert "already used or is unknown" in again.content.decode()
+    assert len(responses.calls) == 1
+
+
+def test_an_expired_state_is_refused_and_used_up(admin_client: Client, artifact: Any) -> None:
+    params = start(admin_client, artifact)
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+        response = admin_client.get(CALLBACK, {"code": CODE, "state": params["state"]})
+    assert response.status_code == 400
+    assert "More than 10 minutes passed" in response.content.decode()
+    assert not AuthorizationState.objects.exists()
+    assert reload(artifact).status == Status.UNAUTHORIZED
+
+
+def test_a_state_from_another_session_is_refused(
+    admin_client: Client, admin_user: User, artifact: Any
+) -> None:
+    params = start(admin_client, artifact)
+    other_browser = Client()
+    other_browser.force_login(admin_user)
+    response = other_browser.get(CALLBACK, {"code": CODE, "state": params["state"]})
+    assert response.status_code == 403
+    assert "another user or in another browser session" in response.content.decode()
+    assert reload(artifact).status == Status.UNAUTHORIZED
+
+
+def test_a_state_started_by_another_user_is_refused(
+    admin_client: Client, artifact: Any, make_artifact: Any
+) -> None:
+    params = start(admin_client, artifact)
+    colleague = User.objects.create_superuser("bob", "bob@example.com", PASSWORD)
+    client = Client()
+    client.force_login(colleague)
+    response = client.get(CALLBACK, {"code": CODE, "state": params["state"]})
+    assert response.status_code == 403
+
+
+def test_access_denied_is_reported_as_cancelled(admin_client: Client, artifact: Any) -> None:
+    params = start(admin_client, artifact)
+    response = admin_client.get(
+        CALLBACK,
+        {"error": "access_denied", "error_description": "User declined", "state": params["state"]},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Authorization cancelled" in html
+    assert "was cancelled at the provider. Nothing changed." in html
+    assert reload(artifact).status == Status.UNAUTHORIZED
+
+
+def test_a_provider_error_is_shown_escaped_with_support_ids(
+    admin_client: Client, artifact: Any
+) -> None:
+    params = start(admin_client, artifact)
+    response = admin_client.get(
+        CALLBACK,
+        {
+            "error": "invalid_scope",
+            "error_description": "<script>alert(1)</script> scope is bad",
+            "state": params["state"],
+            "trace_id": "trace-123",
+            "correlation_id": "corr-456",
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "The provider rejected the Scope." in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; scope is bad" in html
+    assert "<script>alert(1)" not in html
+    assert "trace ID trace-123, correlation ID corr-456" in html
+    assert reload(artifact).status_reason.startswith("The last authorization failed")
+    assert AuditEntry.objects.filter(action="authorization_failed").exists()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (
+            400,
+            {"error": "invalid_grant", "error_codes": [54005], "trace_id": "t-1"},
+            "This sign-in code was already redeemed. (AADSTS54005)",
+        ),
+        (
+            401,
+            {"error": "invalid_client", "error_codes": [7000215], "correlation_id": "c-1"},
+            "Enter the secret&#x27;s Value from Entra ID, not its Secret ID.",
+        ),
+        (500, "Internal Server Error", "The token endpoint is unavailable (HTTP 500)."),
+        (200, "<html>login</html>", "The token endpoint did not answer with JSON (HTTP 200)."),
+    ],
+)
+@responses.activate
+def test_token_endpoint_failures_show_a_clear_error_and_store_nothing(
+    admin_client: Client, make_artifact: Any, status: int, body: Any, message: str
+) -> None:
+    artifact = make_artifact(provider="microsoft365")
+    kwargs = {"json": body} if isinstance(body, dict) else {"body": body}
+    responses.post(TOKEN_URL, status=status, **kwargs)
+    params = start(admin_client, artifact)
+    response = admin_client.get(CALLBACK, {"code": CODE, "state": params["state"]})
+    assert response.status_code == 502
+    assert message in response.content.decode()
+    stored = reload(artifact)
+    assert stored.status == Status.UNAUTHORIZED
+    assert stored.access_token == "" and stored.refresh_token == ""
+
+
+@responses.activate
+def test_a_timeout_shows_a_clear_error(admin_client: Client, artifact: Any) -> None:
+    responses.post(TOKEN_URL, body=requests.ReadTimeout())
+    params = start(admin_client, artifact)
+    response = admin_client.get(CALLBACK, {"code": CODE, "state": params["state"]})
+    assert response.status_code == 502
+    assert "did not answer in time" in response.content.decode()
+
+
+@responses.activate
+def test_no_refresh_token_puts_the_artifact_in_error_with_the_reason(
+    admin_client: Client, artifact: Any
+) -> None:
+    responses.post(TOKEN_URL, json={"access_token": ACCESS_TOKEN, "token_type": "Bearer"})
+    params = start(admin_client, artifact)
+    response = admin_client.get(CALLBACK, {"code": CODE, "state": params["state"]}, follow=True)
+    stored = reload(artifact)
+    assert stored.status == Status.ERROR
+    assert "returned no refresh token" in stored.status_reason
+    assert stored.access_token == ""
+    assert "returned no refresh token" in response.content.decode()
+
+
+@responses.activate
+def test_a_changed_artifact_during_sign_in_is_refused(admin_client: Client, artifact: Any) -> None:
+    responses.post(TOKEN_URL, json=TOKENS)
+    params = start(admin_client, artifact)
+    OAuth2AuthorizationCode.objects.filter(pk=artifact.pk).update(scope="admin")
+    response = admin_client.get(CALLBACK, {"code": CODE, "state": params["state"]})
+    assert response.status_code == 409
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_a_differing_signed_in_account_is_pointed_out(admin_client: Client, artifact: Any) -> None:
+    import base64
+    import json
+
+    claims = base64.urlsafe_b64encode(json.dumps({"email": "someone@else.com"}).encode())
+    responses.post(TOKEN_URL, json={**TOKENS, "id_token": f"e30.{claims.decode()}.x"})
+    params = start(admin_client, artifact)
+    response = admin_client.get(CALLBACK, {"code": CODE, "state": params["state"]}, follow=True)
+    html = response.content.decode()
+    assert "consent was given by someone@else.com, not by the User Name mailer@example.com" in html
+    assert "Consent was given by someone@else.com, but User Name is mailer@example.com" in html
+
+
+def test_the_callback_needs_the_change_permission(reader_client: Client, db: None) -> None:
+    assert reader_client.get(CALLBACK, {"code": CODE, "state": "x"}).status_code == 403
+
+
+def test_the_callback_needs_a_login(db: None) -> None:
+    response = Client().get(CALLBACK, {"code": CODE, "state": "x"})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
