@@ -6,4 +6,4 @@ test:  ## run the whole test suite
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy securitymaterial oauthflows
 screenshots:  ## refresh the README screenshots in docs/
-	SCREENSHOT_DIR=docs .venv/bin/pytest tests/e2e -k deploys_an_artifact
+	SCREENSHOT_DIR=docs .venv/bin/pytest tests/e2e -k "deploys_an_artifact or authorizes_end_to_end and Body"

@@ -271,13 +271,20 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
         for name in AUDITED_FIELDS:
             old, new = self.original[name], self.cleaned_data.get(name)
             if old != new and (self.editing or new not in ("", None)):
-                entry = {"field": str(self.fields[name].label), "to": new}
+                entry = {"field": str(self.fields[name].label), "to": self._shown(name, new)}
                 if self.editing:
-                    entry["from"] = old
+                    entry["from"] = self._shown(name, old)
                 changed.append(entry)
         if self.cleaned_data.get("client_secret") != self.original_secret:
             changed.append({"field": str(self.fields["client_secret"].label), "secret": True})
         return changed
+
+    def _shown(self, name: str, value: Any) -> Any:
+        """Choice labels as the admin saw them ("Microsoft 365", not "microsoft365")."""
+        field = self.fields[name]
+        if isinstance(field, forms.ChoiceField):
+            return dict(field.choices).get(value, value)  # type: ignore[arg-type]
+        return value
 
     def invalidates_authorization(self) -> bool:
         """Another client, secret, scope or server: the stored tokens are not valid for it."""

@@ -34,6 +34,7 @@ def test_it_shows_who_created_it(admin_client: Client) -> None:
     assert "<strong>Created</strong> by ada" in html
     assert "Client Secret changed" in html
     assert "Scope: “https://outlook.office.com/SMTP.Send offline_access”" in html
+    assert "Provider: “Microsoft 365”" in html
 
 
 def test_a_reader_sees_it_without_controls(reader_client: Client, make_artifact: Any) -> None:

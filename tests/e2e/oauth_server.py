@@ -1,0 +1,83 @@
+"""Runs the test-only OAuth 2.0 server (tests/oauthserver) as its own process."""
+
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+USER, PASSWORD = "alice", "provider-password-1"
+
+
+@dataclass(frozen=True)
+class OAuthServer:
+    url: str
+    env: dict[str, str]
+
+    def register_client(
+        self, client_id: str, client_secret: str, redirect_uri: str, auth_method: str
+    ) -> None:
+        subprocess.run(  # noqa: S603 - our own test server's command
+            [
+                sys.executable, "-m", "django", "register_client",
+                "--client-id", client_id, "--client-secret", client_secret,
+                "--redirect-uri", redirect_uri, "--auth-method", auth_method,
+                "--username", USER, "--password", PASSWORD,
+            ],
+            cwd=ROOT, env=self.env, check=True, timeout=60,
+        )  # fmt: skip
+
+
+@contextmanager
+def running_oauth_server(workdir: Path) -> Iterator[OAuthServer]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.oauthserver.settings",
+        "OAUTH_SERVER_DB": str(workdir / "provider.sqlite3"),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "--verbosity", "0"],
+        cwd=ROOT, env=env, check=True, timeout=120,
+    )  # fmt: skip
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "tests.oauthserver.wsgi",
+            "--bind", "127.0.0.1:0", "--workers", "1", "--threads", "8",
+            "--no-control-socket",
+        ],
+        cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        yield OAuthServer(url=_listening_url(process), env=env)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _listening_url(process: subprocess.Popen[str]) -> str:
+    """Gunicorn logs the port it bound (port 0 picks a free one); read it from its log."""
+    assert process.stderr is not None
+    deadline = time.monotonic() + 60
+    selector = selectors.DefaultSelector()
+    selector.register(process.stderr, selectors.EVENT_READ)
+    seen = []
+    while time.monotonic() < deadline:
+        if not selector.select(timeout=deadline - time.monotonic()):
+            break
+        line = process.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+        match = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", line)
+        if match:
+            return match.group(1)
+    process.kill()
+    raise RuntimeError("the OAuth server did not start:\n" + "".join(seen))
