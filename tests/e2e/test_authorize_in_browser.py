@@ -169,3 +169,32 @@ def test_microsoft_365_authorizes_against_a_v2_stand_in(
     assert artifact.token_scope == "openid profile https://outlook.office.com/SMTP.Send"
     assert artifact.refresh_token
     assert_tokens_never_shown(page, artifact, caplog.text)
+
+
+def test_no_refresh_token_ends_in_error_with_the_reason(
+    page: Page, service: Any, oauth_server: OAuthServer
+) -> None:
+    # Through the Generic provider nothing adds offline_access, so the v2.0 stand-in,
+    # like Microsoft, issues no refresh token.
+    oauth_server.register_client(
+        "no-offline", CLIENT_SECRET, f"{service.url}/oauth2/callback/", auth_method="body"
+    )
+    sign_in_as_admin(page, service)
+    deploy(
+        page,
+        name="No_Offline",
+        provider="Generic",
+        urls=(
+            f"{oauth_server.url}/common/oauth2/v2.0/authorize",
+            f"{oauth_server.url}/common/oauth2/v2.0/token",
+        ),
+        send_as="Body Parameter",
+        scope="https://outlook.office.com/SMTP.Send",
+        client_id="no-offline",
+    )
+    authorize_at_the_provider(page, "No_Offline")
+    expect(page.locator(".alert-danger")).to_contain_text("returned no refresh token")
+    expect(page.locator(".status")).to_have_text("Error")
+    artifact = OAuth2AuthorizationCode.objects.get(name="No_Offline")
+    assert artifact.status == Status.ERROR
+    assert artifact.access_token == ""
