@@ -20,6 +20,21 @@ CODE = "the-authorization-code"
 VERIFIER = "v" * 86
 CREDENTIALS_BODY = client.ClientCredentials("client-1", SECRET, "body")
 CREDENTIALS_BASIC = client.ClientCredentials("client:1", SECRET, "basic")
+REDIRECT_URI = "https://sm.example.com/oauth2/callback/"
+
+
+def code_request(**fields: str) -> dict[str, str]:
+    """The form of a code exchange (RFC 6749 §4.1.3) with PKCE and scope, plus `fields`."""
+    return {
+        "grant_type": "authorization_code",
+        "code": CODE,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": VERIFIER,
+        "scope": "read write",
+        **fields,
+    }
+
+
 TOKENS = {
     "access_token": "AT-1",
     "token_type": "Bearer",
@@ -40,7 +55,7 @@ def exchange(
         TOKEN_URL,
         credentials,
         code=CODE,
-        redirect_uri="https://sm.example.com/oauth2/callback/",
+        redirect_uri=REDIRECT_URI,
         code_verifier=verifier,
         scope=scope,
     )
@@ -53,15 +68,7 @@ def test_body_parameter_sends_id_and_secret_in_the_form() -> None:
         json=TOKENS,
         match=[
             matchers.urlencoded_params_matcher(
-                {
-                    "grant_type": "authorization_code",
-                    "code": CODE,
-                    "redirect_uri": "https://sm.example.com/oauth2/callback/",
-                    "code_verifier": VERIFIER,
-                    "scope": "read write",
-                    "client_id": "client-1",
-                    "client_secret": SECRET,
-                }
+                code_request(client_id="client-1", client_secret=SECRET)
             ),
             matchers.header_matcher(
                 {"Accept": "application/json", "User-Agent": client.USER_AGENT}
@@ -83,15 +90,7 @@ def test_basic_auth_header_form_urlencodes_then_base64s_and_keeps_the_secret_out
         json=TOKENS,
         match=[
             matchers.header_matcher({"Authorization": f"Basic {expected}"}),
-            matchers.urlencoded_params_matcher(
-                {
-                    "grant_type": "authorization_code",
-                    "code": CODE,
-                    "redirect_uri": "https://sm.example.com/oauth2/callback/",
-                    "code_verifier": VERIFIER,
-                    "scope": "read write",
-                }
-            ),
+            matchers.urlencoded_params_matcher(code_request()),
         ],
     )
     exchange(credentials=CREDENTIALS_BASIC)
@@ -104,14 +103,10 @@ def test_microsoft_365_with_basic_keeps_client_id_in_the_body() -> None:
         json=TOKENS,
         match=[
             matchers.urlencoded_params_matcher(
-                {
-                    "grant_type": "authorization_code",
-                    "code": CODE,
-                    "redirect_uri": "https://sm.example.com/oauth2/callback/",
-                    "code_verifier": VERIFIER,
-                    "scope": "https://outlook.office.com/SMTP.Send offline_access",
-                    "client_id": "client:1",
-                }
+                code_request(
+                    scope="https://outlook.office.com/SMTP.Send offline_access",
+                    client_id="client:1",
+                )
             ),
         ],
     )
@@ -130,7 +125,7 @@ def test_without_pkce_no_verifier_is_sent() -> None:
                 {
                     "grant_type": "authorization_code",
                     "code": CODE,
-                    "redirect_uri": "https://sm.example.com/oauth2/callback/",
+                    "redirect_uri": REDIRECT_URI,
                     "client_id": "client-1",
                     "client_secret": SECRET,
                 }
