@@ -17,7 +17,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from oauthflows import client, pkce
+from oauthflows import client, pkce, refresh
 from oauthflows.models import STATE_LIFETIME, AuthorizationState, digest
 from oauthflows.providers.base import GENERIC_EXPLANATIONS
 from oauthflows.urls import redirect_url
@@ -206,8 +206,7 @@ def _check_provider_error(request: HttpRequest, artifact: OAuth2AuthorizationCod
 
 
 def _persist(artifact: OAuth2AuthorizationCode, result: client.TokenResult, user: Any) -> Outcome:
-    with transaction.atomic():
-        artifact = OAuth2AuthorizationCode.objects.select_for_update().get(pk=artifact.pk)
+    with refresh.locked(artifact.pk) as artifact:
         if result.refresh_token is None:
             reason = (
                 "The provider returned no refresh token, so the credential cannot be kept "

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import timedelta
+import random
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -30,6 +31,12 @@ class Status(models.TextChoices):
     DEPLOYED = "deployed", "Deployed"
     ERROR = "error", "Error"
     UNAUTHORIZED = "unauthorized", "Unauthorized"
+
+
+class ErrorKind(models.TextChoices):
+    TRANSIENT = "transient", "retrying"
+    REAUTHORIZE = "reauthorize", "re-authorization required"
+    CONFIGURATION = "configuration", "configuration error"
 
 
 class SendAs(models.TextChoices):
@@ -79,6 +86,16 @@ class OAuth2AuthorizationCode(models.Model):
     )
     authorized_at = models.DateTimeField(null=True, blank=True)
 
+    # Keeping it alive (oauthflows.refresh). next_refresh_at is the indexed "when must a
+    # worker look at it next" that beat selects by; None means nothing to do.
+    next_refresh_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)  # by a consumer
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_result = models.CharField(max_length=1000, blank=True)
+    attempts_since_success = models.PositiveIntegerField(default=0)
+    error_kind = models.CharField(max_length=16, choices=ErrorKind.choices, blank=True)
+
     class Meta:
         verbose_name = "OAuth2 Authorization Code"
         ordering = ["name"]
@@ -98,7 +115,55 @@ class OAuth2AuthorizationCode(models.Model):
         """The second line under the status: why, and what to do."""
         if self.status == Status.UNAUTHORIZED:
             return self.status_reason or "Choose Authorize to sign in and consent"
+        if self.status == Status.ERROR and self.error_kind:
+            return f"{ErrorKind(self.error_kind).label.capitalize()}: {self.status_reason}"
         return self.status_reason
+
+    @property
+    def needs_person(self) -> bool:
+        """Nothing will fix it by itself: someone must authorize or correct the settings."""
+        return self.status == Status.ERROR and self.error_kind != ErrorKind.TRANSIENT
+
+    @property
+    def refresh_token_expires_at(self) -> datetime | None:
+        if self.refresh_token_renewed_at is None or self.refresh_token_expiry_days is None:
+            return None
+        return self.refresh_token_renewed_at + timedelta(days=self.refresh_token_expiry_days)
+
+    def refresh_token_renewal_due_at(self) -> datetime | None:
+        """Renew at a fraction of Refresh Token Expiry, and never later than a set number
+        of days before it (the platform we mimic asks for 2)."""
+        if self.refresh_token_renewed_at is None or self.refresh_token_expiry_days is None:
+            return None
+        lifetime = timedelta(days=self.refresh_token_expiry_days)
+        latest = lifetime - timedelta(days=settings.REFRESH_TOKEN_LATEST_DAYS_BEFORE_EXPIRY)
+        after = min(lifetime * settings.REFRESH_TOKEN_RENEWAL_FRACTION, latest)
+        return self.refresh_token_renewed_at + max(after, timedelta(0))
+
+    def in_use(self, now: datetime) -> bool:
+        window = timedelta(hours=settings.ACCESS_TOKEN_IN_USE_HOURS)
+        return self.last_used_at is not None and now - self.last_used_at < window
+
+    def compute_next_refresh(self, now: datetime) -> datetime | None:
+        """When a worker must refresh next: the earliest of a due retry, the refresh token's
+        renewal, and (for artifacts consumers use) the access token's expiry less a margin."""
+        if self.status == Status.UNAUTHORIZED or self.needs_person or not self.refresh_token:
+            return None
+        if self.error_kind == ErrorKind.TRANSIENT and self.retry_at is not None:
+            return self.retry_at
+        candidates = [self.refresh_token_renewal_due_at()]
+        if self.access_token_expires_at is not None and self.in_use(now):
+            margin = timedelta(seconds=settings.ACCESS_TOKEN_REFRESH_MARGIN)
+            candidates.append(self.access_token_expires_at - margin)
+        due = [when for when in candidates if when is not None]
+        return min(due) if due else None
+
+    def refresh_due(self, now: datetime) -> bool:
+        when = self.compute_next_refresh(now)
+        return when is not None and when <= now
+
+    def reschedule(self, now: datetime) -> None:
+        self.next_refresh_at = self.compute_next_refresh(now)
 
     @property
     def account_differs(self) -> bool:
@@ -128,18 +193,68 @@ class OAuth2AuthorizationCode(models.Model):
     def store_tokens(self, result: TokenResult, by: Any) -> None:
         """Keep the tokens of a successful code exchange; the credential is usable."""
         now = timezone.now()
+        self.authorized_account = result.account_name
+        self.authorized_by = by
+        self.authorized_at = now
+        self.record_refresh(result, now)
+        self.last_attempt_result = "Authorized"
+
+    def record_refresh(self, result: TokenResult, now: datetime) -> None:
+        """A successful token response. A rotated refresh token replaces the old one (RFC
+        6749 §6); without one the old one stays. Either way it just proved to work, which
+        restarts an inactivity expiry such as Microsoft's."""
         self.access_token = result.access_token
-        self.refresh_token = result.refresh_token or ""
+        if result.refresh_token:
+            self.refresh_token = result.refresh_token
         self.access_token_expires_at = (
             now + timedelta(seconds=result.expires_in) if result.expires_in else None
         )
         self.refresh_token_renewed_at = now
-        self.token_scope = result.scope or ""
-        self.authorized_account = result.account_name
-        self.authorized_by = by
-        self.authorized_at = now
+        if result.scope is not None:
+            self.token_scope = result.scope
         self.status = Status.DEPLOYED
         self.status_reason = ""
+        self.error_kind = ""
+        self.retry_at = None
+        self.attempts_since_success = 0
+        self.last_attempt_at = now
+        self.last_attempt_result = "Refreshed"
+        self.reschedule(now)
+
+    def record_transient_failure(
+        self, message: str, retry_after: float | None, now: datetime
+    ) -> None:
+        """Keep the tokens, retry with capped exponential backoff and full jitter, never
+        sooner than the provider's Retry-After."""
+        self.attempts_since_success += 1
+        ceiling = min(
+            settings.REFRESH_RETRY_MAX_SECONDS,
+            settings.REFRESH_RETRY_BASE_SECONDS * 2 ** (self.attempts_since_success - 1),
+        )
+        delay = max(random.uniform(ceiling / 2, ceiling), retry_after or 0)  # noqa: S311
+        self.retry_at = now + timedelta(seconds=min(delay, 24 * 3600))
+        self.error_kind = ErrorKind.TRANSIENT
+        self.status = Status.ERROR
+        self.status_reason = f"{message} Next attempt at {self.retry_at:%Y-%m-%d %H:%M:%S} UTC."
+        self.last_attempt_at = now
+        self.last_attempt_result = message[:1000]
+        self.reschedule(now)
+
+    def record_permanent_failure(self, message: str, kind: str, now: datetime) -> None:
+        """No more attempts until a person acts; the tokens are kept for the record of it."""
+        self.attempts_since_success += 1
+        self.error_kind = kind
+        self.status = Status.ERROR
+        advice = (
+            "Choose Authorize to sign in again."
+            if kind == ErrorKind.REAUTHORIZE
+            else "Correct the artifact with Edit, then choose Authorize."
+        )
+        self.status_reason = f"{message} {advice}"[:1000]
+        self.retry_at = None
+        self.last_attempt_at = now
+        self.last_attempt_result = message[:1000]
+        self.reschedule(now)
 
     def forget_tokens(self) -> None:
         self.access_token = ""
@@ -148,6 +263,9 @@ class OAuth2AuthorizationCode(models.Model):
         self.refresh_token_renewed_at = None
         self.token_scope = ""
         self.authorized_account = ""
+        self.next_refresh_at = None
+        self.retry_at = None
+        self.error_kind = ""
 
     def mark_unauthorized(self, reason: str = "") -> None:
         self.forget_tokens()
@@ -176,6 +294,7 @@ class AuditEntry(models.Model):
         UPDATED = "updated", "Updated"
         DELETED = "deleted", "Deleted"
         AUTHORIZED = "authorized", "Authorized"
+        REFRESH_FAILED = "refresh_failed", "Refresh failed"
         AUTHORIZATION_FAILED = "authorization_failed", "Authorization failed"
 
     artifact = models.ForeignKey(

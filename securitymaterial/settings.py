@@ -17,7 +17,7 @@ import django_stubs_ext
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from securitymaterial.env import env_bool, env_int, env_list, env_secret, env_str
+from securitymaterial.env import env_bool, env_float, env_int, env_list, env_secret, env_str
 
 django_stubs_ext.monkeypatch()
 
@@ -114,6 +114,11 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Refreshes serialise on SQLite's write lock; others wait for it rather than fail.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # A file, not memory: tests that run workers in other processes share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -185,6 +190,30 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 5
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "schedule-refreshes": {
+        "task": "oauthflows.tasks.schedule_refreshes",
+        "schedule": float(env_int("REFRESH_SCHEDULE_SECONDS", 60, minimum=1)),
+    }
+}
+# Redis redelivers a message whose worker vanished after this many seconds (default 1 h).
+_visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 0, minimum=0)
+if _visibility_timeout:
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = _visibility_timeout
+
+# The refresh policy (README, "Keeping credentials alive").
+ACCESS_TOKEN_REFRESH_MARGIN = env_int("ACCESS_TOKEN_REFRESH_MARGIN_SECONDS", 300, minimum=30)
+ACCESS_TOKEN_IN_USE_HOURS = env_int("ACCESS_TOKEN_IN_USE_HOURS", 24, minimum=1)
+REFRESH_TOKEN_RENEWAL_FRACTION = env_float(
+    "REFRESH_TOKEN_RENEWAL_FRACTION", 0.5, minimum=0.05, maximum=0.9
+)
+REFRESH_TOKEN_LATEST_DAYS_BEFORE_EXPIRY = env_int(
+    "REFRESH_TOKEN_LATEST_DAYS_BEFORE_EXPIRY", 2, minimum=1
+)
+REFRESH_RETRY_BASE_SECONDS = env_int("REFRESH_RETRY_BASE_SECONDS", 60, minimum=5)
+REFRESH_RETRY_MAX_SECONDS = env_int("REFRESH_RETRY_MAX_SECONDS", 3600, minimum=60)
+# After beat hands an artifact to a worker, it waits this long before handing it again.
+REFRESH_DISPATCH_LEASE_SECONDS = env_int("REFRESH_DISPATCH_LEASE_SECONDS", 300, minimum=30)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {

@@ -1,0 +1,167 @@
+"""The refresh service: one function for the Celery task, the management command and the
+consumer API. One refresh per artifact at a time, across processes and machines."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from oauthflows import client
+from securitymaterial.models import AuditEntry, ErrorKind, OAuth2AuthorizationCode
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    name: str
+    action: str  # "refreshed", "skipped", "retrying", "needs a person"
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.action}" + (f" ({self.detail})" if self.detail else "")
+
+
+@contextmanager
+def locked(pk: int) -> Iterator[OAuth2AuthorizationCode]:
+    """The artifact's row, locked until the transaction ends, re-read after the lock.
+
+    PostgreSQL (and other databases with row locks): SELECT ... FOR UPDATE. SQLite has no row
+    locks; an UPDATE takes its database write lock, which serialises refreshes the same way.
+    """
+    with transaction.atomic():
+        if not connection.features.has_select_for_update:
+            OAuth2AuthorizationCode.objects.filter(pk=pk).update(
+                attempts_since_success=F("attempts_since_success")
+            )
+        yield OAuth2AuthorizationCode.objects.select_for_update().get(pk=pk)
+
+
+def refresh_artifact(pk: int, *, force: bool = False) -> RefreshOutcome:
+    """Refresh if due (or if forced), under the artifact's lock.
+
+    The token request happens while the lock is held: a second process waits, re-reads the
+    row and finds it refreshed. The new tokens are committed in the same transaction, before
+    the Celery message is acknowledged (acks_late), so a rotated refresh token is never held
+    only in memory or in a message.
+    """
+    notify: tuple[str, str] | None = None
+    with locked(pk) as artifact:
+        now = timezone.now()
+        if not artifact.refresh_token or artifact.needs_person:
+            artifact.reschedule(now)
+            artifact.save(update_fields=["next_refresh_at"])
+            return RefreshOutcome(artifact.name, "skipped", "not authorized")
+        if not force and not artifact.refresh_due(now):
+            # Another process refreshed it while this one waited for the lock, or beat's
+            # schedule moved; either way nothing to spend a refresh token on.
+            artifact.reschedule(now)
+            artifact.save(update_fields=["next_refresh_at"])
+            return RefreshOutcome(artifact.name, "skipped", "not due")
+        try:
+            result = client.refresh(
+                artifact.provider_class,
+                artifact.token_service_url,
+                client.ClientCredentials(
+                    artifact.client_id, artifact.client_secret, artifact.send_as
+                ),
+                refresh_token=artifact.refresh_token,
+                scope=artifact.scope,
+            )
+        except client.TransientTokenError as error:
+            artifact.record_transient_failure(error.message, error.retry_after, now)
+            artifact.save()
+            logger.warning("refresh of %s failed, retrying at %s", artifact.name, artifact.retry_at)
+            return RefreshOutcome(artifact.name, "retrying", error.message)
+        except client.TokenError as error:
+            kind = (
+                ErrorKind.REAUTHORIZE
+                if isinstance(error, client.ReauthorizationRequired)
+                else ErrorKind.CONFIGURATION
+            )
+            artifact.record_permanent_failure(error.message, kind, now)
+            artifact.save()
+            detail = f"{ErrorKind(kind).label}: {error.message}"
+            if error.support_ids:
+                detail += f" ({error.support_ids})"
+            AuditEntry.objects.create(
+                artifact=artifact,
+                runtime=artifact.runtime,
+                artifact_name=artifact.name,
+                action=AuditEntry.Action.REFRESH_FAILED,
+                actor_name="refresh service",
+                detail=detail[:1000],
+            )
+            notify = (artifact.name, artifact.status_hint)
+            outcome = RefreshOutcome(artifact.name, "needs a person", detail)
+        else:
+            artifact.record_refresh(result, now)
+            artifact.save()
+            logger.info("refreshed %s; next at %s", artifact.name, artifact.next_refresh_at)
+            return RefreshOutcome(artifact.name, "refreshed")
+    if notify:
+        _notify_admins(*notify)
+    return outcome
+
+
+def due_artifacts(now: datetime) -> list[int]:
+    """Artifacts a worker must look at now: one indexed range query."""
+    return list(
+        OAuth2AuthorizationCode.objects.filter(next_refresh_at__lte=now)
+        .order_by("next_refresh_at")
+        .values_list("pk", flat=True)[:1000]
+    )
+
+
+def dispatch_due(now: datetime, enqueue: Callable[[int], object]) -> int:
+    """Hand each due artifact to a worker once: its next_refresh_at moves ahead by a lease,
+    so the next beat does not hand it out again while the task waits in the queue. If the
+    task is lost, the lease runs out and beat hands it out again."""
+    pks = due_artifacts(now)
+    if not pks:
+        return 0
+    lease = now + timedelta(seconds=settings.REFRESH_DISPATCH_LEASE_SECONDS)
+    with transaction.atomic():
+        OAuth2AuthorizationCode.objects.filter(pk__in=pks).update(next_refresh_at=lease)
+        for pk in pks:
+            transaction.on_commit(partial(enqueue, pk))
+    return len(pks)
+
+
+def _notify_admins(name: str, reason: str) -> None:
+    """Mail everyone who may authorize it; Django's mail settings (console by default)."""
+    perm = Q(user_permissions__codename="change_oauth2authorizationcode") | Q(
+        groups__permissions__codename="change_oauth2authorizationcode"
+    )
+    recipients = sorted(
+        set(
+            get_user_model()
+            .objects.filter(is_active=True)
+            .filter(perm | Q(is_superuser=True))
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+    )
+    if not recipients:
+        logger.warning("%s needs a person, and no admin has an e-mail address", name)
+        return
+    link = f"{settings.PUBLIC_BASE_URL}/monitor/integrations/security-material/?q={name}"
+    send_mail(
+        f"Security Material: {name} needs your attention",
+        f"The OAuth2 Authorization Code credential {name} stopped working and will not "
+        f"recover by itself.\n\n{reason}\n\n{link}\n",
+        None,
+        recipients,
+        fail_silently=True,
+    )
