@@ -1,0 +1,338 @@
+"""The refresh service against a faked token endpoint: policy, rotation and every fault."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+from typing import Any
+
+import pytest
+import requests
+import responses
+import time_machine
+from django.contrib.auth.models import User
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+from responses import matchers
+
+from oauthflows import refresh, tasks
+from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
+from tests.conftest import CLIENT_SECRET
+
+TOKEN_URL = "https://auth.example.com/token"
+ROTATED = {
+    "access_token": "AT-new",
+    "token_type": "Bearer",
+    "expires_in": 3600,
+    "refresh_token": "RT-new",
+}
+
+
+@pytest.fixture
+def authorized(make_artifact: Any) -> OAuth2AuthorizationCode:
+    """Authorized 46 days ago with Refresh Token Expiry 90: renewal (at 45 days) is due."""
+    now = timezone.now()
+    artifact: OAuth2AuthorizationCode = make_artifact(
+        status=Status.DEPLOYED,
+        access_token="AT-old",
+        refresh_token="RT-old",
+        refresh_token_expiry_days=90,
+        refresh_token_renewed_at=now - timedelta(days=46),
+        access_token_expires_at=now - timedelta(days=46) + timedelta(hours=1),
+    )
+    artifact.reschedule(now)
+    artifact.save()
+    return artifact
+
+
+def reload(artifact: OAuth2AuthorizationCode) -> OAuth2AuthorizationCode:
+    return OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
+
+
+# The policy
+
+
+def test_the_refresh_token_is_renewed_at_half_its_expiry(make_artifact: Any) -> None:
+    renewed = timezone.now()
+    artifact = make_artifact(
+        status=Status.DEPLOYED, refresh_token="RT", refresh_token_expiry_days=90,
+        refresh_token_renewed_at=renewed,
+    )  # fmt: skip
+    assert artifact.compute_next_refresh(renewed) == renewed + timedelta(days=45)
+
+
+def test_short_expiries_are_renewed_no_later_than_two_days_before(make_artifact: Any) -> None:
+    renewed = timezone.now()
+    artifact = make_artifact(
+        status=Status.DEPLOYED, refresh_token="RT", refresh_token_expiry_days=3,
+        refresh_token_renewed_at=renewed,
+    )  # fmt: skip
+    assert artifact.compute_next_refresh(renewed) == renewed + timedelta(days=1)
+
+
+def test_refresh_tokens_that_never_expire_need_no_renewal(make_artifact: Any) -> None:
+    now = timezone.now()
+    artifact = make_artifact(
+        status=Status.DEPLOYED, refresh_token="RT", refresh_token_expiry_days=None,
+        refresh_token_renewed_at=now, access_token_expires_at=now + timedelta(hours=1),
+    )  # fmt: skip
+    assert artifact.compute_next_refresh(now) is None
+
+
+def test_an_artifact_in_use_is_refreshed_before_its_access_token_expires(
+    make_artifact: Any,
+) -> None:
+    now = timezone.now()
+    artifact = make_artifact(
+        status=Status.DEPLOYED, refresh_token="RT", refresh_token_expiry_days=90,
+        refresh_token_renewed_at=now, access_token_expires_at=now + timedelta(hours=1),
+        last_used_at=now,
+    )  # fmt: skip
+    assert artifact.compute_next_refresh(now) == now + timedelta(minutes=55)
+
+
+def test_unauthorized_artifacts_are_never_scheduled(make_artifact: Any) -> None:
+    assert make_artifact().compute_next_refresh(timezone.now()) is None
+
+
+# Success
+
+
+@responses.activate
+def test_a_due_artifact_is_refreshed_and_the_rotated_token_kept(
+    authorized: OAuth2AuthorizationCode,
+) -> None:
+    responses.post(
+        TOKEN_URL,
+        json=ROTATED,
+        match=[
+            matchers.urlencoded_params_matcher(
+                {
+                    "grant_type": "refresh_token",
+                    "refresh_token": "RT-old",
+                    "client_id": "client-1",
+                    "client_secret": CLIENT_SECRET,
+                }
+            )
+        ],
+    )
+    outcome = refresh.refresh_artifact(authorized.pk)
+    assert outcome.action == "refreshed"
+    stored = reload(authorized)
+    assert (stored.access_token, stored.refresh_token) == ("AT-new", "RT-new")
+    assert stored.status == Status.DEPLOYED
+    assert stored.next_refresh_at is not None
+    assert stored.next_refresh_at - timezone.now() > timedelta(days=44)
+    assert stored.last_attempt_result == "Refreshed"
+
+
+@responses.activate
+def test_without_a_new_refresh_token_the_old_one_stays(
+    authorized: OAuth2AuthorizationCode,
+) -> None:
+    responses.post(TOKEN_URL, json={"access_token": "AT-new", "token_type": "Bearer"})
+    refresh.refresh_artifact(authorized.pk)
+    stored = reload(authorized)
+    assert (stored.access_token, stored.refresh_token) == ("AT-new", "RT-old")
+
+
+@responses.activate
+def test_an_artifact_that_is_not_due_is_left_alone_unless_forced(
+    make_artifact: Any,
+) -> None:
+    artifact = make_artifact(
+        status=Status.DEPLOYED, refresh_token="RT-old", refresh_token_expiry_days=90,
+        refresh_token_renewed_at=timezone.now(),
+    )  # fmt: skip
+    assert refresh.refresh_artifact(artifact.pk).action == "skipped"
+    assert len(responses.calls) == 0
+    responses.post(TOKEN_URL, json=ROTATED)
+    assert refresh.refresh_artifact(artifact.pk, force=True).action == "refreshed"
+    assert reload(artifact).refresh_token == "RT-new"
+
+
+# Transient faults: Error "retrying", tokens kept, backoff
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        ({"body": requests.ConnectionError()}, "could not be reached"),
+        ({"body": requests.ReadTimeout()}, "did not answer in time"),
+        ({"status": 503, "body": "busy"}, "unavailable (HTTP 503)"),
+        ({"status": 429, "json": {"error": "too_many_requests"}}, "too_many_requests"),
+        ({"status": 400, "json": {"error": "temporarily_unavailable"}}, "temporarily unavailable"),
+    ],
+)
+@responses.activate
+def test_transient_faults_keep_the_tokens_and_retry_later(
+    authorized: OAuth2AuthorizationCode, reply: dict[str, Any], message: str
+) -> None:
+    responses.post(TOKEN_URL, **reply)
+    now = timezone.now()
+    outcome = refresh.refresh_artifact(authorized.pk)
+    assert outcome.action == "retrying"
+    stored = reload(authorized)
+    assert stored.status == Status.ERROR
+    assert stored.error_kind == "transient"
+    assert not stored.needs_person
+    assert (stored.access_token, stored.refresh_token) == ("AT-old", "RT-old")
+    assert message in stored.last_attempt_result
+    assert stored.status_hint.startswith("Retrying: ")
+    assert "Next attempt at" in stored.status_hint
+    assert stored.retry_at is not None
+    # first retry: between half and all of the base delay (60 s), with jitter
+    assert timedelta(seconds=29) < stored.retry_at - now < timedelta(seconds=61)
+    assert stored.next_refresh_at == stored.retry_at
+
+
+@responses.activate
+def test_retry_after_is_honoured(authorized: OAuth2AuthorizationCode) -> None:
+    responses.post(TOKEN_URL, status=503, body="busy", headers={"Retry-After": "900"})
+    now = timezone.now()
+    refresh.refresh_artifact(authorized.pk)
+    stored = reload(authorized)
+    assert stored.retry_at is not None
+    assert stored.retry_at - now >= timedelta(seconds=899)
+
+
+@responses.activate
+def test_backoff_grows_is_capped_and_ends_on_success(
+    authorized: OAuth2AuthorizationCode,
+) -> None:
+    responses.post(TOKEN_URL, status=500, body="down")
+    delays = []
+    for _ in range(9):
+        stored = reload(authorized)
+        when = stored.next_refresh_at or timezone.now()
+        with time_machine.travel(when, tick=False):
+            assert refresh.refresh_artifact(authorized.pk).action == "retrying"
+            stored = reload(authorized)
+            assert stored.retry_at is not None
+            delays.append((stored.retry_at - when).total_seconds())
+    assert stored.attempts_since_success == 9
+    for attempt, delay in enumerate(delays, start=1):
+        ceiling = min(3600, 60 * 2 ** (attempt - 1))
+        assert ceiling / 2 <= delay <= ceiling
+    assert len(responses.calls) == 9
+    responses.replace(responses.POST, TOKEN_URL, json=ROTATED)
+    with time_machine.travel(stored.retry_at, tick=False):
+        assert refresh.refresh_artifact(authorized.pk).action == "refreshed"
+    stored = reload(authorized)
+    assert (stored.status, stored.error_kind, stored.attempts_since_success) == ("deployed", "", 0)
+
+
+# Permanent faults: a person must act
+
+
+def microsoft_error(error: str, code: int) -> dict[str, Any]:
+    return {
+        "error": error,
+        "error_description": f"AADSTS{code}: something",
+        "error_codes": [code],
+        "trace_id": "trace-1",
+        "correlation_id": "corr-1",
+    }
+
+
+@responses.activate
+def test_an_inactivity_expired_refresh_token_requires_reauthorization(
+    reader: User, authorized: OAuth2AuthorizationCode
+) -> None:
+    User.objects.create_superuser("boss", "boss@example.com", "pw")
+    OAuth2AuthorizationCode.objects.filter(pk=authorized.pk).update(provider="microsoft365")
+    responses.post(TOKEN_URL, status=400, json=microsoft_error("invalid_grant", 700082))
+    outcome = refresh.refresh_artifact(authorized.pk)
+    assert outcome.action == "needs a person"
+    stored = reload(authorized)
+    assert stored.status == Status.ERROR
+    assert stored.needs_person
+    assert stored.status_hint == (
+        "Re-authorization required: The refresh token expired because it was not used for "
+        "90 days. (AADSTS700082) Choose Authorize to sign in again."
+    )
+    assert stored.next_refresh_at is None
+    assert (stored.access_token, stored.refresh_token) == ("AT-old", "RT-old")
+    entry = AuditEntry.objects.get(action="refresh_failed")
+    assert "trace ID trace-1" in entry.detail
+    [message] = mail.outbox
+    # everyone who may authorize it; not the read-only rita
+    assert message.to == ["ada@example.com", "boss@example.com"]
+    assert "Generic_App needs your attention" in message.subject
+    assert "RT-old" not in message.body
+    # no further attempts
+    assert refresh.refresh_artifact(authorized.pk).action == "skipped"
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_an_expired_client_secret_is_a_configuration_error(
+    authorized: OAuth2AuthorizationCode,
+) -> None:
+    OAuth2AuthorizationCode.objects.filter(pk=authorized.pk).update(provider="microsoft365")
+    responses.post(TOKEN_URL, status=401, json=microsoft_error("invalid_client", 7000222))
+    refresh.refresh_artifact(authorized.pk)
+    stored = reload(authorized)
+    assert stored.status_hint.startswith(
+        "Configuration error: The client secret has expired. Create a new one in Entra ID"
+    )
+    assert stored.needs_person
+    assert stored.refresh_token == "RT-old"
+
+
+# Dispatch by beat, the task and the command
+
+
+def test_beat_hands_out_each_due_artifact_once(
+    authorized: OAuth2AuthorizationCode,
+    make_artifact: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    make_artifact(name="fresh", status=Status.DEPLOYED, refresh_token="RT",
+                  refresh_token_expiry_days=90, refresh_token_renewed_at=timezone.now(),
+                  next_refresh_at=timezone.now() + timedelta(days=45))  # fmt: skip
+    queued: list[int] = []
+    with django_capture_on_commit_callbacks(execute=True):
+        assert refresh.dispatch_due(timezone.now(), queued.append) == 1
+    assert queued == [authorized.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert refresh.dispatch_due(timezone.now(), queued.append) == 0
+    stored = reload(authorized)
+    assert stored.next_refresh_at is not None and stored.next_refresh_at > timezone.now()
+    # a lost task: the lease runs out and beat hands it out again
+    with (
+        time_machine.travel(timezone.now() + timedelta(minutes=6)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert refresh.dispatch_due(timezone.now(), queued.append) == 1
+
+
+@responses.activate
+def test_the_task_calls_the_service(authorized: OAuth2AuthorizationCode) -> None:
+    responses.post(TOKEN_URL, json=ROTATED)
+    assert tasks.refresh_credential.apply(args=[authorized.pk]).get() == "Generic_App: refreshed"
+
+
+@responses.activate
+def test_the_command_says_what_it_did(authorized: OAuth2AuthorizationCode) -> None:
+    out = StringIO()
+    call_command("refresh_tokens", "--dry-run", stdout=out)
+    assert "Generic_App: due" in out.getvalue()
+    assert len(responses.calls) == 0
+    responses.post(TOKEN_URL, json=ROTATED)
+    out = StringIO()
+    call_command("refresh_tokens", stdout=out)
+    assert out.getvalue().strip() == "Generic_App: refreshed"
+    out = StringIO()
+    call_command("refresh_tokens", "--name", "Generic_App", stdout=out)
+    assert "Generic_App: skipped (not due)" in out.getvalue()
+    call_command("refresh_tokens", "--name", "Generic_App", "--force", stdout=out)
+    assert out.getvalue().strip().endswith("Generic_App: refreshed")
+
+
+def test_the_command_refuses_an_unknown_name(db: None) -> None:
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="No artifact is named 'nope'"):
+        call_command("refresh_tokens", "--name", "nope")
