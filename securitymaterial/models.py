@@ -165,6 +165,17 @@ class OAuth2AuthorizationCode(models.Model):
     def reschedule(self, now: datetime) -> None:
         self.next_refresh_at = self.compute_next_refresh(now)
 
+    def mark_used(self, now: datetime) -> None:
+        """A consumer fetched a token. An artifact that was idle now also gets its access
+        token refreshed ahead of expiry, so its schedule changes."""
+        was_in_use = self.in_use(now)
+        self.last_used_at = now
+        fields = ["last_used_at"]
+        if not was_in_use:
+            self.reschedule(now)
+            fields.append("next_refresh_at")
+        self.save(update_fields=fields)
+
     @property
     def account_differs(self) -> bool:
         """The account that consented is not the configured User Name."""
