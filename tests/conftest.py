@@ -6,7 +6,7 @@ reader: may only view. outsider: signed in, no permission at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -16,10 +16,18 @@ from django.db import connection
 from django.test import Client
 
 from securitymaterial.models import OAuth2AuthorizationCode
+from tests.e2e.oauth_server import OAuthServer, running_oauth_server
 
 TEST_KEY = Fernet.generate_key().decode()
 PASSWORD = "correct horse battery staple"
 CLIENT_SECRET = "Xq8~plain.client-secret_value"
+
+
+@pytest.fixture(scope="session")
+def oauth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OAuthServer]:
+    """A real OAuth 2.0 server (django-oauth-toolkit) in its own process."""
+    with running_oauth_server(tmp_path_factory.mktemp("provider")) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,6 @@ import pytest
 from django.db import connections
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.e2e.oauth_server import OAuthServer, running_oauth_server
-
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests
 # make there are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -48,12 +46,6 @@ def page(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
-
-
-@pytest.fixture(scope="session")
-def oauth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OAuthServer]:
-    with running_oauth_server(tmp_path_factory.mktemp("provider")) as server:
-        yield server
 
 
 @pytest.fixture

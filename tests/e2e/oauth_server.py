@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import selectors
+import sqlite3
 import subprocess
 import sys
 import time
@@ -34,6 +35,24 @@ class OAuthServer:
             ],
             cwd=ROOT, env=self.env, check=True, timeout=60,
         )  # fmt: skip
+
+    def issue_refresh_token(self, client_id: str) -> str:
+        result = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "django", "issue_tokens", "--client-id", client_id],
+            cwd=ROOT, env=self.env, check=True, timeout=60, capture_output=True, text=True,
+        )  # fmt: skip
+        return result.stdout.strip()
+
+    def refresh_tokens_issued(self, client_id: str) -> int:
+        """How many refresh tokens the server has issued to the client (one per grant)."""
+        with sqlite3.connect(self.env["OAUTH_SERVER_DB"]) as db:
+            (count,) = db.execute(
+                "SELECT count(*) FROM oauth2_provider_refreshtoken rt"
+                " JOIN oauth2_provider_application app ON rt.application_id = app.id"
+                " WHERE app.client_id = ?",
+                (client_id,),
+            ).fetchone()
+        return int(count)
 
 
 @contextmanager
