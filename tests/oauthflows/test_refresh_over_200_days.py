@@ -4,6 +4,7 @@ is called exactly as often as the policy says (time-machine moves the clock)."""
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,8 +40,13 @@ class RotatingTokenEndpoint:
             return 400, {}, '{"error": "invalid_grant"}'
         new = f"RT-{next(self.counter)}"
         self.issued[new] = timezone.now()
-        body = f'{{"access_token": "AT", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "{new}"}}'
-        return 200, {"Content-Type": "application/json"}, body
+        body = {
+            "access_token": "AT",
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "refresh_token": new,
+        }
+        return 200, {"Content-Type": "application/json"}, json.dumps(body)
 
 
 def authorized_at_start(
@@ -88,7 +94,7 @@ def test_200_days_unused_renews_the_refresh_token_every_45_days(
             if not renewals or stored.refresh_token_renewed_at != renewals[-1]:
                 renewals.append(stored.refresh_token_renewed_at)
     # renewed at (about) day 45, 90, 135 and 180, each time within an hour's tick
-    gaps = [(b - a) for a, b in zip(renewals, renewals[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(renewals)]
     assert endpoint.calls == 4
     assert len(gaps) == 4
     assert all(timedelta(days=45) <= gap <= timedelta(days=45, hours=1) for gap in gaps)
