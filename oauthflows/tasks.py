@@ -23,6 +23,6 @@ def refresh_credential(artifact_id: int) -> str:
     return str(refresh.refresh_artifact(artifact_id))
 
 
-@shared_task(acks_late=True, time_limit=60)
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=55)
 def schedule_refreshes() -> int:
     return refresh.dispatch_due(timezone.now(), refresh_credential.delay)

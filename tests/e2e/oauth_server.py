@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import os
-import re
-import selectors
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import ROOT, read_until, start, stop
+
 USER, PASSWORD = "alice", "provider-password-1"
 
 
@@ -66,37 +64,24 @@ def running_oauth_server(workdir: Path) -> Iterator[OAuthServer]:
         [sys.executable, "-m", "django", "migrate", "--verbosity", "0"],
         cwd=ROOT, env=env, check=True, timeout=120,
     )  # fmt: skip
-    process = subprocess.Popen(
+    process = start(
         [
             sys.executable, "-m", "gunicorn", "tests.oauthserver.wsgi",
             "--bind", "127.0.0.1:0", "--workers", "1", "--threads", "8",
             "--no-control-socket",
         ],
-        cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
+        env,
     )  # fmt: skip
     try:
         yield OAuthServer(url=_listening_url(process), env=env)
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop(process)
 
 
 def _listening_url(process: subprocess.Popen[str]) -> str:
-    """Gunicorn logs the port it bound (port 0 picks a free one); read it from its log."""
-    assert process.stderr is not None
-    deadline = time.monotonic() + 60
-    selector = selectors.DefaultSelector()
-    selector.register(process.stderr, selectors.EVENT_READ)
-    seen = []
-    while time.monotonic() < deadline:
-        if not selector.select(timeout=deadline - time.monotonic()):
-            break
-        line = process.stderr.readline()
-        if not line:
-            break
-        seen.append(line)
-        match = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", line)
-        if match:
-            return match.group(1)
-    process.kill()
-    raise RuntimeError("the OAuth server did not start:\n" + "".join(seen))
+    """Gunicorn logs the port it bound (port 0 picks a free one)."""
+    try:
+        return read_until(process, r"Listening at: (http://127\.0\.0\.1:\d+)", 60).group(1)
+    except AssertionError:
+        process.kill()
+        raise

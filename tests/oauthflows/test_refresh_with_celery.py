@@ -1,0 +1,178 @@
+"""Real Celery: a worker and beat in their own processes, Redis as broker, the real OAuth
+server as provider. Nobody calls a task; beat finds the due artifact."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import requests
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from securitymaterial.models import OAuth2AuthorizationCode, Status
+from tests.conftest import CLIENT_SECRET, TEST_KEY
+from tests.e2e.oauth_server import OAuthServer
+from tests.processes import read_until, start, stop
+
+BROKER = "redis://127.0.0.1:6379/15"
+TASK_SUCCEEDED = r"refresh_credential\[[\w-]+\] succeeded in [\d.]+s: '(.*)'"
+
+
+def test_database_url() -> str:
+    """The database this test session uses, for the worker processes."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+test_database_url.__test__ = False  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def celery_env(tmp_path: Path, transactional_db: None) -> dict[str, str]:
+    redis.Redis.from_url(BROKER).flushdb()
+    return {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "CELERY_BROKER_URL": BROKER,
+        "SECURITY_MATERIAL_KEYS": TEST_KEY,
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "SECURITY_MATERIAL_VAR_DIR": str(tmp_path),
+        "REFRESH_SCHEDULE_SECONDS": "1",
+    }
+
+
+@pytest.fixture
+def worker(celery_env: dict[str, str]) -> Iterator[Any]:
+    process = start(
+        [sys.executable, "-m", "celery", "-A", "securitymaterial", "worker", "--loglevel",
+         "INFO", "--concurrency", "1", "--without-mingle", "--without-gossip"],
+        celery_env,
+    )  # fmt: skip
+    try:
+        read_until(process, r"celery@\S+ ready", 60)
+        yield process
+    finally:
+        stop(process)
+
+
+@pytest.fixture
+def beat(worker: Any, celery_env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
+    process = start(
+        [sys.executable, "-m", "celery", "-A", "securitymaterial", "beat", "--loglevel",
+         "INFO", "--schedule", str(tmp_path / "beat-schedule")],
+        celery_env,
+    )  # fmt: skip
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
+def due_artifact(
+    oauth_server: OAuthServer, make_artifact: Any, client_id: str, token_url: str
+) -> OAuth2AuthorizationCode:
+    oauth_server.register_client(client_id, CLIENT_SECRET, "http://localhost/cb/", "body")
+    now = timezone.now()
+    artifact: OAuth2AuthorizationCode = make_artifact(
+        name=client_id, client_id=client_id, token_service_url=token_url,
+        status=Status.DEPLOYED, access_token="AT-0",
+        refresh_token=oauth_server.issue_refresh_token(client_id),
+        refresh_token_expiry_days=90, refresh_token_renewed_at=now - timedelta(days=46),
+    )  # fmt: skip
+    artifact.reschedule(now)
+    artifact.save()
+    return artifact
+
+
+def test_beat_refreshes_a_due_artifact_through_a_real_worker(
+    worker: Any, beat: Any, oauth_server: OAuthServer, make_artifact: Any
+) -> None:
+    artifact = due_artifact(oauth_server, make_artifact, "beat-app", f"{oauth_server.url}/o/token/")
+    assert read_until(worker, TASK_SUCCEEDED, 60).group(1) == "beat-app: refreshed"
+    stored = OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
+    assert stored.status == Status.DEPLOYED
+    assert stored.refresh_token != artifact.refresh_token
+    assert stored.next_refresh_at is not None
+    assert stored.next_refresh_at > timezone.now() + timedelta(days=44)
+    assert oauth_server.refresh_tokens_issued("beat-app") == 2
+
+
+class HoldFirstRequest(ThreadingHTTPServer):
+    """In front of the real token endpoint: holds the first request (the worker is killed
+    while it waits), passes later ones through."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.upstream = upstream
+        self.in_flight = threading.Event()
+        self.requests = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/token"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: HoldFirstRequest
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.requests += 1
+        if self.server.requests == 1:
+            self.server.in_flight.set()
+            self.rfile.read(1)  # until the killed worker's socket closes
+            return
+        answer = requests.post(
+            self.server.upstream,
+            data=body,
+            headers={"Content-Type": self.headers["Content-Type"]},
+            timeout=20,
+        )
+        self.send_response(answer.status_code)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def pool_process_of(worker: Any) -> int:
+    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    assert len(children) == 1, children  # --concurrency 1
+    return int(children[0])
+
+
+def test_a_worker_killed_mid_refresh_loses_nothing(
+    worker: Any, beat: Any, oauth_server: OAuthServer, make_artifact: Any
+) -> None:
+    proxy = HoldFirstRequest(f"{oauth_server.url}/o/token/")
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        artifact = due_artifact(oauth_server, make_artifact, "killed-app", proxy.url)
+        assert proxy.in_flight.wait(timeout=60), "the worker never asked for a token"
+        os.kill(pool_process_of(worker), 9)  # SIGKILL in the middle of the refresh
+        read_until(worker, r"WorkerLostError|exited with 'signal 9", 30)
+        # acks_late + reject_on_worker_lost: the message goes back and runs again.
+        assert read_until(worker, TASK_SUCCEEDED, 60).group(1) == "killed-app: refreshed"
+    finally:
+        proxy.shutdown()
+    stored = OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
+    assert stored.status == Status.DEPLOYED
+    assert stored.refresh_token != artifact.refresh_token
+    assert proxy.requests == 2
+    assert oauth_server.refresh_tokens_issued("killed-app") == 2

@@ -1,0 +1,66 @@
+"""Child processes of the tests: start them, and wait for a line of their output."""
+
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+_pending: dict[int, str] = {}  # per process: output read but not yet matched
+
+
+def read_until(process: subprocess.Popen[str], pattern: str, timeout: float) -> re.Match[str]:
+    """Read the process's stderr until a line matches; fail with what it said otherwise.
+
+    Waits on the pipe (selectors), not on a clock, and reads the raw descriptor: a buffered
+    readline() would hide lines that select() then never reports.
+    """
+    assert process.stderr is not None
+    fd = process.stderr.fileno()
+    deadline = time.monotonic() + timeout
+    selector = selectors.DefaultSelector()
+    selector.register(fd, selectors.EVENT_READ)
+    seen: list[str] = []
+    try:
+        while True:
+            *lines, rest = _pending.get(process.pid, "").split("\n")
+            for index, line in enumerate(lines):
+                seen.append(line)
+                match = re.search(pattern, line)
+                if match:
+                    _pending[process.pid] = "\n".join([*lines[index + 1 :], rest])
+                    return match
+            _pending[process.pid] = rest
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(timeout=left):
+                break
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            _pending[process.pid] += chunk.decode("utf-8", "replace")
+    finally:
+        selector.close()
+    raise AssertionError(
+        f"no line matched {pattern!r}; the process said:\n" + "\n".join(seen[-40:])
+    )
+
+
+def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(  # noqa: S603 - our own commands
+        command, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
