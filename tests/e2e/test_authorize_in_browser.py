@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
+from django.core.management import call_command
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from securitymaterial.models import OAuth2AuthorizationCode, Status
@@ -113,6 +118,22 @@ def test_generic_provider_authorizes_end_to_end(
     assert artifact.refresh_token and artifact.access_token
     assert_tokens_never_shown(page, artifact, caplog.text)
     page.screenshot(path=str(screenshot_dir / "authorized.png"), full_page=True)
+
+    # Keeping it alive: an operator forces a refresh 20 minutes later; the page shows it.
+    later = timezone.now() + timedelta(minutes=20)
+    with time_machine.travel(later, tick=False):
+        out = StringIO()
+        call_command("refresh_tokens", "--name", f"Generic_{method}", "--force", stdout=out)
+        assert out.getvalue().strip() == f"Generic_{method}: refreshed"
+        page.reload()
+    refreshed = OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
+    assert refreshed.refresh_token != artifact.refresh_token
+    expires = refreshed.access_token_expires_at
+    assert expires is not None and expires >= later + timedelta(minutes=59)
+    facts = page.locator(".token-facts")
+    expect(facts).to_contain_text(f"Access token expires{expires:%b %-d, %Y, %H:%M:%S} UTC")
+    expect(facts).to_contain_text("Refreshed")
+    assert_tokens_never_shown(page, refreshed, caplog.text)
 
 
 def test_the_server_refuses_the_other_send_as_method(

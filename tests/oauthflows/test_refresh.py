@@ -16,9 +16,10 @@ from django.core.management import call_command
 from django.utils import timezone
 from responses import matchers
 
-from oauthflows import refresh, tasks
+from oauthflows import client, refresh, tasks
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
 from tests.conftest import CLIENT_SECRET
+from tests.http_servers import HoldingTokenEndpoint
 
 TOKEN_URL = "https://auth.example.com/token"
 ROTATED = {
@@ -185,6 +186,24 @@ def test_transient_faults_keep_the_tokens_and_retry_later(
     # first retry: between half and all of the base delay (60 s), with jitter
     assert timedelta(seconds=29) < stored.retry_at - now < timedelta(seconds=61)
     assert stored.next_refresh_at == stored.retry_at
+
+
+def test_a_token_endpoint_slower_than_the_timeout_is_retried_later(
+    make_artifact: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client, "READ_TIMEOUT", 0.5)
+    with HoldingTokenEndpoint() as endpoint:  # a real socket that never answers
+        artifact = make_artifact(
+            status=Status.DEPLOYED, access_token="AT-old", refresh_token="RT-old",
+            token_service_url=endpoint.url, refresh_token_expiry_days=90,
+            refresh_token_renewed_at=timezone.now() - timedelta(days=46),
+        )  # fmt: skip
+        outcome = refresh.refresh_artifact(artifact.pk)
+    assert outcome.action == "retrying"
+    stored = reload(artifact)
+    assert stored.last_attempt_result == "The Token Service URL did not answer in time."
+    assert (stored.access_token, stored.refresh_token) == ("AT-old", "RT-old")
+    assert stored.retry_at is not None
 
 
 @responses.activate

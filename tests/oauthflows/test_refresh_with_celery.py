@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-import requests
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -22,6 +19,7 @@ from django.utils import timezone
 from securitymaterial.models import OAuth2AuthorizationCode, Status
 from tests.conftest import CLIENT_SECRET, TEST_KEY
 from tests.e2e.oauth_server import OAuthServer
+from tests.http_servers import HoldingTokenEndpoint
 from tests.processes import read_until, start, stop
 
 BROKER = "redis://127.0.0.1:6379/15"
@@ -109,48 +107,6 @@ def test_beat_refreshes_a_due_artifact_through_a_real_worker(
     assert oauth_server.refresh_tokens_issued("beat-app") == 2
 
 
-class HoldFirstRequest(ThreadingHTTPServer):
-    """In front of the real token endpoint: holds the first request (the worker is killed
-    while it waits), passes later ones through."""
-
-    daemon_threads = True
-
-    def __init__(self, upstream: str) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.upstream = upstream
-        self.in_flight = threading.Event()
-        self.requests = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/token"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: HoldFirstRequest
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.requests += 1
-        if self.server.requests == 1:
-            self.server.in_flight.set()
-            self.rfile.read(1)  # until the killed worker's socket closes
-            return
-        answer = requests.post(
-            self.server.upstream,
-            data=body,
-            headers={"Content-Type": self.headers["Content-Type"]},
-            timeout=20,
-        )
-        self.send_response(answer.status_code)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(answer.content)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 def pool_process_of(worker: Any) -> int:
     children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
     assert len(children) == 1, children  # --concurrency 1
@@ -160,17 +116,13 @@ def pool_process_of(worker: Any) -> int:
 def test_a_worker_killed_mid_refresh_loses_nothing(
     worker: Any, beat: Any, oauth_server: OAuthServer, make_artifact: Any
 ) -> None:
-    proxy = HoldFirstRequest(f"{oauth_server.url}/o/token/")
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    try:
+    with HoldingTokenEndpoint(f"{oauth_server.url}/o/token/", hold=1) as proxy:
         artifact = due_artifact(oauth_server, make_artifact, "killed-app", proxy.url)
         assert proxy.in_flight.wait(timeout=60), "the worker never asked for a token"
         os.kill(pool_process_of(worker), 9)  # SIGKILL in the middle of the refresh
         read_until(worker, r"WorkerLostError|exited with 'signal 9", 30)
         # acks_late + reject_on_worker_lost: the message goes back and runs again.
         assert read_until(worker, TASK_SUCCEEDED, 60).group(1) == "killed-app: refreshed"
-    finally:
-        proxy.shutdown()
     stored = OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
     assert stored.status == Status.DEPLOYED
     assert stored.refresh_token != artifact.refresh_token
