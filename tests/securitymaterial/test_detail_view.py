@@ -45,3 +45,21 @@ def test_a_reader_sees_it_without_controls(reader_client: Client, make_artifact:
     assert "Generic_App" in html
     for control in (">Authorize<", ">Edit<", ">Delete<"):
         assert control not in html
+
+
+def test_an_artifact_that_needs_a_person_says_renewal_stopped(
+    admin_client: Client, make_artifact: Any
+) -> None:
+    from django.utils import timezone
+
+    artifact = make_artifact(
+        refresh_token="RT", refresh_token_expiry_days=90, refresh_token_renewed_at=timezone.now()
+    )
+    artifact.record_permanent_failure("The grant was revoked.", "reauthorize", timezone.now())
+    artifact.save()
+    html = admin_client.get(reverse("securitymaterial:detail", args=[artifact.pk])).content.decode()
+    assert "Needs a person" in html
+    assert "Re-authorization required: The grant was revoked. Choose Authorize" in html
+    assert "stopped until someone acts" in html
+    list_html = admin_client.get(reverse("securitymaterial:list")).content.decode()
+    assert "Needs a person" in list_html
