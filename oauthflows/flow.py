@@ -215,11 +215,11 @@ def _persist(artifact: OAuth2AuthorizationCode, result: client.TokenResult, user
             artifact.forget_tokens()
             artifact.mark_error(reason)
             artifact.save()
-            _audit(artifact, AuditEntry.Action.AUTHORIZATION_FAILED, user, reason)
+            AuditEntry.record(artifact, AuditEntry.Action.AUTHORIZATION_FAILED, user, detail=reason)
             return Outcome(artifact, ok=False, message=reason)
         artifact.store_tokens(result, by=user)
         artifact.save()
-        _audit(artifact, AuditEntry.Action.AUTHORIZED, user, "")
+        AuditEntry.record(artifact, AuditEntry.Action.AUTHORIZED, user)
     logger.info("artifact %s authorized by %s", artifact.name, user)
     message = f"{artifact.name} is authorized and deployed."
     if artifact.account_differs:
@@ -237,16 +237,4 @@ def _record_failure(artifact: OAuth2AuthorizationCode, user: Any, reason: str) -
             OAuth2AuthorizationCode.objects.filter(pk=artifact.pk).update(
                 status_reason=f"The last authorization failed: {reason}"[:1000]
             )
-        _audit(artifact, AuditEntry.Action.AUTHORIZATION_FAILED, user, reason)
-
-
-def _audit(artifact: OAuth2AuthorizationCode, action: str, user: Any, detail: str) -> None:
-    AuditEntry.objects.create(
-        artifact=artifact,
-        runtime=artifact.runtime,
-        artifact_name=artifact.name,
-        action=action,
-        actor=user,
-        actor_name=user.get_username(),
-        detail=detail[:1000],
-    )
+        AuditEntry.record(artifact, AuditEntry.Action.AUTHORIZATION_FAILED, user, detail=reason)

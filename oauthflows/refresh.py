@@ -95,14 +95,7 @@ def refresh_artifact(pk: int, *, force: bool = False) -> RefreshOutcome:
             detail = f"{ErrorKind(kind).label}: {error.message}"
             if error.support_ids:
                 detail += f" ({error.support_ids})"
-            AuditEntry.objects.create(
-                artifact=artifact,
-                runtime=artifact.runtime,
-                artifact_name=artifact.name,
-                action=AuditEntry.Action.REFRESH_FAILED,
-                actor_name="refresh service",
-                detail=detail[:1000],
-            )
+            AuditEntry.record(artifact, AuditEntry.Action.REFRESH_FAILED, detail=detail)
             notify = (artifact.name, artifact.status_hint)
             outcome = RefreshOutcome(artifact.name, "needs a person", detail)
         else:

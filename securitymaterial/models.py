@@ -333,3 +333,26 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.artifact_name} by {self.actor_name}"
+
+    @classmethod
+    def record(
+        cls,
+        artifact: OAuth2AuthorizationCode,
+        action: str,
+        user: Any = None,
+        *,
+        changes: list[dict[str, Any]] | None = None,
+        detail: str = "",
+    ) -> AuditEntry:
+        """Write one entry; without a user, the service itself acted."""
+        return cls.objects.create(
+            # A deleted artifact's entry keeps only its name.
+            artifact=None if action == cls.Action.DELETED else artifact,
+            runtime=artifact.runtime,
+            artifact_name=artifact.name,
+            action=action,
+            actor=user,
+            actor_name=user.get_username() if user is not None else "refresh service",
+            changes=changes or [],
+            detail=detail[:1000],
+        )

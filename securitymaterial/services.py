@@ -10,23 +10,6 @@ from securitymaterial.forms import OAuth2AuthorizationCodeForm
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
 
 
-def _audit(
-    artifact: OAuth2AuthorizationCode,
-    action: str,
-    user: Any,
-    changes: list[dict[str, Any]] | None = None,
-) -> AuditEntry:
-    return AuditEntry.objects.create(
-        artifact=artifact if action != AuditEntry.Action.DELETED else None,
-        runtime=artifact.runtime,
-        artifact_name=artifact.name,
-        action=action,
-        actor=user,
-        actor_name=user.get_username(),
-        changes=changes or [],
-    )
-
-
 def deploy_new(form: OAuth2AuthorizationCodeForm, user: Any) -> OAuth2AuthorizationCode | None:
     """Create the artifact from a valid form; None if the name was taken meanwhile."""
     artifact = form.save(commit=False)
@@ -34,7 +17,7 @@ def deploy_new(form: OAuth2AuthorizationCodeForm, user: Any) -> OAuth2Authorizat
     try:
         with transaction.atomic():
             artifact.save()
-            _audit(artifact, AuditEntry.Action.CREATED, user, form.changes())
+            AuditEntry.record(artifact, AuditEntry.Action.CREATED, user, changes=form.changes())
     except IntegrityError:
         # Two admins deployed the same name at once; the form check ran before either saved.
         form.add_error(
@@ -62,11 +45,11 @@ def redeploy(form: OAuth2AuthorizationCodeForm, user: Any) -> bool:
         artifact.mark_unauthorized(REAUTHORIZE_AFTER_EDIT)
     with transaction.atomic():
         artifact.save()
-        _audit(artifact, AuditEntry.Action.UPDATED, user, changes)
+        AuditEntry.record(artifact, AuditEntry.Action.UPDATED, user, changes=changes)
     return True
 
 
 def delete(artifact: OAuth2AuthorizationCode, user: Any) -> None:
     with transaction.atomic():
-        _audit(artifact, AuditEntry.Action.DELETED, user)
+        AuditEntry.record(artifact, AuditEntry.Action.DELETED, user)
         artifact.delete()
