@@ -13,8 +13,8 @@ from functools import partial
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from oauthflows import client
@@ -35,17 +35,8 @@ class RefreshOutcome:
 
 @contextmanager
 def locked(pk: int) -> Iterator[OAuth2AuthorizationCode]:
-    """The artifact's row, locked until the transaction ends, re-read after the lock.
-
-    PostgreSQL (and other databases with row locks): SELECT ... FOR UPDATE. SQLite has no row
-    locks; an UPDATE takes its database write lock, which serialises refreshes the same way.
-    """
     with transaction.atomic():
-        if not connection.features.has_select_for_update:
-            OAuth2AuthorizationCode.objects.filter(pk=pk).update(
-                attempts_since_success=F("attempts_since_success")
-            )
-        yield OAuth2AuthorizationCode.objects.select_for_update().get(pk=pk)
+        yield OAuth2AuthorizationCode.lock(pk)
 
 
 def refresh_artifact(pk: int, *, force: bool = False) -> RefreshOutcome:

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
+from django.db.models import F
 from django.utils import timezone
 
 from oauthflows.providers import PROVIDERS, Provider
@@ -105,6 +106,21 @@ class OAuth2AuthorizationCode(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def lock(cls, pk: int) -> OAuth2AuthorizationCode:
+        """The row, locked until the surrounding transaction ends, read after the lock.
+
+        Everything that writes tokens takes it, so a rotated refresh token is never
+        overwritten by a stale copy. PostgreSQL (and other databases with row locks):
+        SELECT ... FOR UPDATE. SQLite has no row locks; an UPDATE takes its database write
+        lock, which serialises the same way.
+        """
+        if not connection.in_atomic_block:
+            raise RuntimeError("lock() needs transaction.atomic()")
+        if not connection.features.has_select_for_update:
+            cls.objects.filter(pk=pk).update(attempts_since_success=F("attempts_since_success"))
+        return cls.objects.select_for_update().get(pk=pk)
 
     @property
     def provider_class(self) -> type[Provider]:

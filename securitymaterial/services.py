@@ -27,23 +27,30 @@ def deploy_new(form: OAuth2AuthorizationCodeForm, user: Any) -> OAuth2Authorizat
     return artifact
 
 
+# Name is how consumers find it: never changed by an edit.
+EDITABLE_FIELDS = [name for name in OAuth2AuthorizationCodeForm.Meta.fields if name != "name"]
 REAUTHORIZE_AFTER_EDIT = "Changed since the last authorization: choose Authorize to sign in again."
 
 
 def redeploy(form: OAuth2AuthorizationCodeForm, user: Any) -> bool:
     """Save an edit; False if nothing changed (then nothing is written, not even re-encrypted).
 
-    A change of client, secret, scope or URLs puts the artifact back to Unauthorized and
-    wipes its tokens: they belong to the old settings.
+    The form's values go onto the freshly locked row, so tokens a refresh stored meanwhile
+    are not overwritten by the copy this request loaded. A change of client, secret, scope
+    or URLs puts the artifact back to Unauthorized and wipes its tokens: they belong to the
+    old settings.
     """
     changes = form.changes()
     if not changes:
         return False
-    artifact = form.save(commit=False)
-    artifact.mark_deployed_by(user)
-    if form.invalidates_authorization() and artifact.status != Status.UNAUTHORIZED:
-        artifact.mark_unauthorized(REAUTHORIZE_AFTER_EDIT)
+    edited = form.save(commit=False)
     with transaction.atomic():
+        artifact = OAuth2AuthorizationCode.lock(edited.pk)
+        for name in EDITABLE_FIELDS:
+            setattr(artifact, name, getattr(edited, name))
+        artifact.mark_deployed_by(user)
+        if form.invalidates_authorization() and artifact.status != Status.UNAUTHORIZED:
+            artifact.mark_unauthorized(REAUTHORIZE_AFTER_EDIT)
         artifact.save()
         AuditEntry.record(artifact, AuditEntry.Action.UPDATED, user, changes=changes)
     return True

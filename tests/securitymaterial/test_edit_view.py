@@ -156,3 +156,23 @@ def test_changing_the_description_keeps_the_tokens(
     assert artifact.status == "deployed"
     assert artifact.refresh_token == "RT-secret"
     assert artifact.description == "now documented"
+
+
+def test_an_edit_never_writes_back_a_refresh_token_rotated_meanwhile(
+    make_artifact: Any, admin_user: Any
+) -> None:
+    from securitymaterial import services
+    from securitymaterial.forms import OAuth2AuthorizationCodeForm
+
+    artifact = authorized(make_artifact)
+    stale = OAuth2AuthorizationCode.objects.get(pk=artifact.pk)  # what the edit request loaded
+    form = OAuth2AuthorizationCodeForm(edit_data(stale, description="documented"), instance=stale)
+    assert form.is_valid(), form.errors
+    # Meanwhile a worker refreshes and the provider rotates the refresh token.
+    OAuth2AuthorizationCode.objects.filter(pk=artifact.pk).update(
+        refresh_token="RT-rotated", access_token="AT-rotated"
+    )
+    assert services.redeploy(form, admin_user)
+    stored = OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
+    assert stored.description == "documented"
+    assert (stored.refresh_token, stored.access_token) == ("RT-rotated", "AT-rotated")
