@@ -11,6 +11,7 @@ from typing import Any
 from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import F
 
 from securitymaterial import crypto
 from securitymaterial.fields import EncryptedTextField
@@ -28,11 +29,14 @@ class Command(BaseCommand):
             if not fields:
                 continue
             rows = 0
-            # Raw ciphertexts: rotate() keeps each value's Fernet timestamp and never
-            # holds plaintext in Python. Row locks keep a concurrent refresh from interleaving.
-            with transaction.atomic():
-                queryset = model._default_manager.select_for_update()
-                for pk in queryset.values_list("pk", flat=True):
+            pk_name = model._meta.pk.attname
+            for pk in model._default_manager.values_list("pk", flat=True):
+                # One row at a time, locked: a refresh that rotates a token meanwhile either
+                # finishes first or waits. The no-op UPDATE takes the row lock on PostgreSQL
+                # and the write lock on SQLite. Raw ciphertexts: rotate() keeps each value's
+                # Fernet timestamp and never holds plaintext in Python.
+                with transaction.atomic():
+                    model._default_manager.filter(pk=pk).update(**{pk_name: F(pk_name)})
                     raw = _raw_values(model, pk, fields)
                     rotated = {name: crypto.rotate(value) for name, value in raw.items() if value}
                     if rotated:
