@@ -47,6 +47,8 @@ def refresh_artifact(pk: int, *, force: bool = False) -> RefreshOutcome:
     the Celery message is acknowledged (acks_late), so a rotated refresh token is never held
     only in memory or in a message.
     """
+    if not OAuth2AuthorizationCode.objects.filter(pk=pk).exists():
+        return RefreshOutcome(f"artifact {pk}", "skipped", "deleted")  # while the task waited
     notify: tuple[str, str] | None = None
     with locked(pk) as artifact:
         now = timezone.now()

@@ -350,6 +350,14 @@ def test_the_command_says_what_it_did(authorized: OAuth2AuthorizationCode) -> No
     assert out.getvalue().strip().endswith("Generic_App: refreshed")
 
 
+def test_a_task_for_a_deleted_artifact_is_skipped(authorized: OAuth2AuthorizationCode) -> None:
+    pk = authorized.pk
+    authorized.delete()
+    assert (
+        str(tasks.refresh_credential.apply(args=[pk]).get()) == f"artifact {pk}: skipped (deleted)"
+    )
+
+
 def test_the_command_refuses_an_unknown_name(db: None) -> None:
     from django.core.management import CommandError
 
