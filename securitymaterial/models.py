@@ -50,6 +50,7 @@ PROVIDER_CHOICES = [(provider.id, provider.label) for provider in PROVIDERS.valu
 
 class OAuth2AuthorizationCode(models.Model):
     type_label = "OAuth2 Authorization Code"
+    NEEDS_PERSON = models.Q(status=Status.ERROR) & ~models.Q(error_kind=ErrorKind.TRANSIENT)
 
     runtime = models.CharField(max_length=16, choices=Runtime.choices, default=Runtime.CLOUD)
     name = models.CharField(max_length=150)
@@ -137,7 +138,8 @@ class OAuth2AuthorizationCode(models.Model):
 
     @property
     def needs_person(self) -> bool:
-        """Nothing will fix it by itself: someone must authorize or correct the settings."""
+        """Nothing will fix it by itself: someone must authorize or correct the settings.
+        NEEDS_PERSON below is the same rule as a database filter."""
         return self.status == Status.ERROR and self.error_kind != ErrorKind.TRANSIENT
 
     @property

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
-from django.db.models import F
+from django.db.models import Count, F
 from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -82,11 +82,20 @@ def home(request: HttpRequest) -> HttpResponse:
 @permission_required(PERM.format("view"), raise_exception=True)
 def integrations(request: HttpRequest) -> HttpResponse:
     runtime = _runtime(request)
-    count = OAuth2AuthorizationCode.objects.filter(runtime=runtime).count()
+    counts = OAuth2AuthorizationCode.objects.filter(runtime=runtime).aggregate(
+        total=Count("pk"),
+        # needs_person, as one query: in Error and not merely retrying
+        need_person=Count("pk", filter=Q(status=Status.ERROR) & ~Q(error_kind=ErrorKind.TRANSIENT)),
+    )
     return render(
         request,
         "securitymaterial/integrations.html",
-        {"runtime": runtime, "runtimes": Runtime.choices, "security_material_count": count},
+        {
+            "runtime": runtime,
+            "runtimes": Runtime.choices,
+            "security_material_count": counts["total"],
+            "need_person_count": counts["need_person"],
+        },
     )
 
 

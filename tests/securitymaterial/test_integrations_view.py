@@ -24,6 +24,16 @@ def test_the_security_material_tile_shows_the_count_of_the_runtime(
     assert '<option value="edge" selected>Edge Integration Cell</option>' in edge
 
 
+def test_the_tile_says_how_many_need_a_person(admin_client: Client, make_artifact: Any) -> None:
+    make_artifact(name="fine")
+    make_artifact(name="retrying", status="error", error_kind="transient")
+    make_artifact(name="revoked", status="error", error_kind="reauthorize")
+    html = admin_client.get(URL).content.decode()
+    assert "1 needs a person" in html
+    make_artifact(name="expired-secret", status="error", error_kind="configuration")
+    assert "2 need a person" in admin_client.get(URL).content.decode()
+
+
 def test_tiles_not_built_yet_are_visibly_disabled_not_links(admin_client: Client) -> None:
     html = admin_client.get(URL).content.decode()
     for title in ("Keystore", "PGP Keys", "Connectivity Tests", "Access Policies"):
