@@ -84,8 +84,7 @@ def integrations(request: HttpRequest) -> HttpResponse:
     runtime = _runtime(request)
     counts = OAuth2AuthorizationCode.objects.filter(runtime=runtime).aggregate(
         total=Count("pk"),
-        # needs_person, as one query: in Error and not merely retrying
-        need_person=Count("pk", filter=Q(status=Status.ERROR) & ~Q(error_kind=ErrorKind.TRANSIENT)),
+        need_person=Count("pk", filter=OAuth2AuthorizationCode.NEEDS_PERSON),
     )
     return render(
         request,
