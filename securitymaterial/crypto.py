@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -43,5 +44,6 @@ def rotate(ciphertext: str) -> str:
 
 def fingerprint(plaintext: str) -> str:
     """A short, non-reversible tag that tells an admin whether a secret changed."""
-    digest = hashlib.sha256(settings.SECRET_KEY.encode() + b"\0" + plaintext.encode()).hexdigest()
+    key = settings.SECRET_KEY.encode()
+    digest = hmac.new(key, plaintext.encode("utf-8"), hashlib.sha256).hexdigest()
     return f"{digest[:4]}…{digest[-4:]}"
