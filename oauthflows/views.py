@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.decorators import login_not_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -24,8 +25,18 @@ def authorize(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @never_cache
-@permission_required(CHANGE, raise_exception=True)
+@login_not_required  # the usual login redirect would carry the code into ?next=
 def callback(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        error = flow.FlowError(
+            "Your session ended",
+            "You were signed out while signing in at the provider, so the authorization "
+            "was discarded. Sign in here and choose Authorize again.",
+            status=401,
+        )
+        return render(request, "oauthflows/callback_error.html", {"error": error}, status=401)
+    if not request.user.has_perm(CHANGE):
+        raise PermissionDenied
     try:
         outcome = flow.complete_authorization(request)
     except flow.FlowError as error:

@@ -268,7 +268,10 @@ def test_the_callback_needs_the_change_permission(reader_client: Client, db: Non
     assert reader_client.get(CALLBACK, {"code": CODE, "state": "x"}).status_code == 403
 
 
-def test_the_callback_needs_a_login(db: None) -> None:
+def test_a_signed_out_callback_says_so_without_carrying_the_code_on(db: None) -> None:
     response = Client().get(CALLBACK, {"code": CODE, "state": "x"})
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/")
+    assert response.status_code == 401
+    html = response.content.decode()
+    assert "You were signed out while signing in at the provider" in html
+    assert CODE not in html
+    assert 'href="/accounts/login/"' in html
