@@ -280,3 +280,18 @@ def test_the_client_secret_is_never_rendered_back(admin_client: Client) -> None:
     response = post(admin_client, name="bad name")
     assert response.status_code == 400
     assert CLIENT_SECRET not in response.content.decode()
+
+
+def test_a_name_taken_between_validation_and_save_is_a_field_error(
+    admin_user: Any, make_artifact: Any
+) -> None:
+    from securitymaterial import services
+    from securitymaterial.forms import OAuth2AuthorizationCodeForm
+
+    form = OAuth2AuthorizationCodeForm(valid_form_data(name="Racy"), runtime="cloud")
+    assert form.is_valid(), form.errors
+    make_artifact(name="Racy")  # another admin deployed it a moment ago
+    assert services.deploy_new(form, admin_user) is None
+    assert "deployed a moment ago" in form.errors["name"][0]
+    assert OAuth2AuthorizationCode.objects.filter(name="Racy").count() == 1
+    assert not AuditEntry.objects.exists()
