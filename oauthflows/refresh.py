@@ -73,10 +73,15 @@ def refresh_artifact(pk: int, *, force: bool = False) -> RefreshOutcome:
                 scope=artifact.scope,
             )
         except client.TransientTokenError as error:
-            artifact.record_transient_failure(error.message, error.retry_after, now)
+            if artifact.record_transient_failure(error.message, error.retry_after, now):
+                notify = (
+                    f"{artifact.name} has not been refreshed for "
+                    f"{settings.REFRESH_ALERT_AFTER_HOURS} hours",
+                    _outage_text(artifact),
+                )
             artifact.save()
             logger.warning("refresh of %s failed, retrying at %s", artifact.name, artifact.retry_at)
-            return RefreshOutcome(artifact.name, "retrying", error.message)
+            outcome = RefreshOutcome(artifact.name, "retrying", error.message)
         except client.TokenError as error:
             kind = (
                 ErrorKind.REAUTHORIZE
@@ -89,7 +94,11 @@ def refresh_artifact(pk: int, *, force: bool = False) -> RefreshOutcome:
             if error.support_ids:
                 detail += f" ({error.support_ids})"
             AuditEntry.record(artifact, AuditEntry.Action.REFRESH_FAILED, detail=detail)
-            notify = (artifact.name, artifact.status_hint)
+            notify = (
+                f"{artifact.name} needs your attention",
+                f"The OAuth2 Authorization Code credential {artifact.name} stopped working "
+                f"and will not recover by itself.\n\n{artifact.status_hint}",
+            )
             outcome = RefreshOutcome(artifact.name, "needs a person", detail)
         else:
             artifact.record_refresh(result, now)
@@ -125,7 +134,23 @@ def dispatch_due(now: datetime, enqueue: Callable[[int], object]) -> int:
     return len(pks)
 
 
-def _notify_admins(name: str, reason: str) -> None:
+def _outage_text(artifact: OAuth2AuthorizationCode) -> str:
+    expires = artifact.refresh_token_expires_at
+    deadline = (
+        f" If it cannot refresh before {expires:%Y-%m-%d %H:%M} UTC, when the refresh token "
+        "expires, someone must authorize it again."
+        if expires
+        else ""
+    )
+    return (
+        f"The OAuth2 Authorization Code credential {artifact.name} has failed to refresh "
+        f"since {artifact.failing_since:%Y-%m-%d %H:%M} UTC and keeps retrying. Its "
+        f"integrations still get the last access token while it is valid.\n\n"
+        f"{artifact.status_hint}{deadline}"
+    )
+
+
+def _notify_admins(subject: str, text: str) -> None:
     """Mail everyone who may authorize it; Django's mail settings (console by default)."""
     perm = Q(user_permissions__codename="change_oauth2authorizationcode") | Q(
         groups__permissions__codename="change_oauth2authorizationcode"
@@ -140,14 +165,8 @@ def _notify_admins(name: str, reason: str) -> None:
         )
     )
     if not recipients:
-        logger.warning("%s needs a person, and no admin has an e-mail address", name)
+        logger.warning("no admin has an e-mail address for: %s", subject)
         return
-    link = f"{settings.PUBLIC_BASE_URL}/monitor/integrations/security-material/?q={name}"
-    send_mail(
-        f"Security Material: {name} needs your attention",
-        f"The OAuth2 Authorization Code credential {name} stopped working and will not "
-        f"recover by itself.\n\n{reason}\n\n{link}\n",
-        None,
-        recipients,
-        fail_silently=True,
-    )
+    link = f"{settings.PUBLIC_BASE_URL}/monitor/integrations/security-material/"
+    send_mail(f"Security Material: {subject}", f"{text}\n\n{link}\n", None, recipients,
+              fail_silently=True)  # fmt: skip

@@ -96,6 +96,7 @@ class OAuth2AuthorizationCode(models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_attempt_result = models.CharField(max_length=1000, blank=True)
     attempts_since_success = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)  # first failure since success
     error_kind = models.CharField(max_length=16, choices=ErrorKind.choices, blank=True)
 
     class Meta:
@@ -246,15 +247,21 @@ class OAuth2AuthorizationCode(models.Model):
         self.error_kind = ""
         self.retry_at = None
         self.attempts_since_success = 0
+        self.failing_since = None
         self.last_attempt_at = now
         self.last_attempt_result = "Refreshed"
         self.reschedule(now)
 
     def record_transient_failure(
         self, message: str, retry_after: float | None, now: datetime
-    ) -> None:
+    ) -> bool:
         """Keep the tokens, retry with capped exponential backoff and full jitter, never
-        sooner than the provider's Retry-After."""
+        sooner than the provider's Retry-After.
+
+        Returns True once per outage, when it has lasted REFRESH_ALERT_AFTER_HOURS: time to
+        tell a person, while retrying goes on.
+        """
+        previous = self._start_failing(now)
         self.attempts_since_success += 1
         ceiling = min(
             settings.REFRESH_RETRY_MAX_SECONDS,
@@ -268,9 +275,20 @@ class OAuth2AuthorizationCode(models.Model):
         self.last_attempt_at = now
         self.last_attempt_result = message[:1000]
         self.reschedule(now)
+        alert_after = timedelta(hours=settings.REFRESH_ALERT_AFTER_HOURS)
+        assert self.failing_since is not None
+        return previous - self.failing_since < alert_after <= now - self.failing_since
+
+    def _start_failing(self, now: datetime) -> datetime:
+        """Mark the start of an outage; return when the previous attempt was."""
+        if self.failing_since is None:
+            self.failing_since = now
+            return now
+        return self.last_attempt_at or now
 
     def record_permanent_failure(self, message: str, kind: str, now: datetime) -> None:
         """No more attempts until a person acts; the tokens are kept for the record of it."""
+        self._start_failing(now)
         self.attempts_since_success += 1
         self.error_kind = kind
         self.status = Status.ERROR

@@ -242,6 +242,30 @@ def test_backoff_grows_is_capped_and_ends_on_success(
     assert (stored.status, stored.error_kind, stored.attempts_since_success) == ("deployed", "", 0)
 
 
+@responses.activate
+def test_a_long_outage_is_mailed_once_and_retrying_goes_on(
+    authorized: OAuth2AuthorizationCode,
+) -> None:
+    responses.post(TOKEN_URL, status=503, body="down")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as traveller:
+        for _ in range(40):  # 40 hours of hourly retries
+            refresh.refresh_artifact(authorized.pk, force=True)
+            traveller.shift(timedelta(hours=1))
+    [message] = mail.outbox  # once, at the 24th hour; not again
+    assert message.subject == "Security Material: Generic_App has not been refreshed for 24 hours"
+    assert "keeps retrying" in message.body
+    assert "someone must authorize it again" in message.body
+    assert "RT-old" not in message.body
+    stored = reload(authorized)
+    assert stored.failing_since == start
+    assert stored.error_kind == "transient"
+    # Recovery clears the outage; a later one is mailed again.
+    responses.replace(responses.POST, TOKEN_URL, json=ROTATED)
+    refresh.refresh_artifact(authorized.pk, force=True)
+    assert reload(authorized).failing_since is None
+
+
 # Permanent faults: a person must act
 
 
