@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,6 +50,15 @@ class RotatingTokenEndpoint:
         return 200, {"Content-Type": "application/json"}, json.dumps(body)
 
 
+@pytest.fixture
+def endpoint() -> Iterator[RotatingTokenEndpoint]:
+    """The faked token endpoint, answering every refresh request of the test."""
+    endpoint = RotatingTokenEndpoint()
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.POST, TOKEN_URL, callback=endpoint)
+        yield endpoint
+
+
 def authorized_at_start(
     make_artifact: Any, endpoint: RotatingTokenEndpoint
 ) -> OAuth2AuthorizationCode:
@@ -77,12 +87,9 @@ def run_beat(
             after()
 
 
-@responses.activate
 def test_200_days_unused_renews_the_refresh_token_every_45_days(
-    make_artifact: Any, django_capture_on_commit_callbacks: Any
+    make_artifact: Any, django_capture_on_commit_callbacks: Any, endpoint: RotatingTokenEndpoint
 ) -> None:
-    endpoint = RotatingTokenEndpoint()
-    responses.add_callback(responses.POST, TOKEN_URL, callback=endpoint)
     with time_machine.travel(START, tick=False) as traveller:
         artifact = authorized_at_start(make_artifact, endpoint)
         renewals: list[datetime] = []
@@ -107,12 +114,9 @@ def test_200_days_unused_renews_the_refresh_token_every_45_days(
     assert re.fullmatch(r"RT-3", stored.refresh_token)
 
 
-@responses.activate
 def test_an_artifact_in_use_gets_a_fresh_access_token_every_55_minutes(
-    make_artifact: Any, django_capture_on_commit_callbacks: Any
+    make_artifact: Any, django_capture_on_commit_callbacks: Any, endpoint: RotatingTokenEndpoint
 ) -> None:
-    endpoint = RotatingTokenEndpoint()
-    responses.add_callback(responses.POST, TOKEN_URL, callback=endpoint)
     with time_machine.travel(START, tick=False) as traveller:
         artifact = authorized_at_start(make_artifact, endpoint)
 
@@ -130,12 +134,12 @@ def test_an_artifact_in_use_gets_a_fresh_access_token_every_55_minutes(
 
 
 @pytest.mark.parametrize("days", [3, 10])
-@responses.activate
 def test_short_refresh_token_expiries_stay_alive_too(
-    make_artifact: Any, django_capture_on_commit_callbacks: Any, days: int
+    make_artifact: Any,
+    django_capture_on_commit_callbacks: Any,
+    endpoint: RotatingTokenEndpoint,
+    days: int,
 ) -> None:
-    endpoint = RotatingTokenEndpoint()
-    responses.add_callback(responses.POST, TOKEN_URL, callback=endpoint)
     with time_machine.travel(START, tick=False) as traveller:
         artifact = authorized_at_start(make_artifact, endpoint)
         OAuth2AuthorizationCode.objects.filter(pk=artifact.pk).update(
