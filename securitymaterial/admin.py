@@ -1,11 +1,53 @@
-"""Django admin: read-mostly views; secrets only as fingerprints, never editable here."""
+"""Django admin: read-only views of the catalogue; secrets only as fingerprints.
+
+Every artifact field the admin shows is listed here (an allow-list): a field added to the
+model later stays hidden until someone decides it may be shown. Deletes go through the
+same service as the Security Material pages, so they are audited.
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from securitymaterial import services
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode
+
+# Never the client secret, access token or refresh token themselves.
+SHOWN_FIELDS = (
+    "name",
+    "runtime",
+    "description",
+    "provider",
+    "tenant",
+    "authorization_url",
+    "token_service_url",
+    "refresh_token_expiry_days",
+    "client_id",
+    "client_secret_fingerprint",
+    "send_as",
+    "user_name",
+    "scope",
+    "use_pkce",
+    "status",
+    "status_reason",
+    "deployed_by",
+    "deployed_on",
+    "access_token_expires_at",
+    "refresh_token_renewed_at",
+    "token_scope",
+    "authorized_account",
+    "authorized_by",
+    "authorized_at",
+    "next_refresh_at",
+    "last_used_at",
+    "last_attempt_at",
+    "last_attempt_result",
+    "attempts_since_success",
+    "failing_since",
+    "error_kind",
+)
 
 
 @admin.register(OAuth2AuthorizationCode)
@@ -13,14 +55,23 @@ class OAuth2AuthorizationCodeAdmin(admin.ModelAdmin[OAuth2AuthorizationCode]):
     list_display = ("name", "runtime", "provider", "status", "deployed_by", "deployed_on")
     list_filter = ("runtime", "provider", "status")
     search_fields = ("name",)
-    exclude = ("client_secret",)
-    readonly_fields = ("client_secret_fingerprint", "status", "deployed_by", "deployed_on")
+    fields = SHOWN_FIELDS
+    readonly_fields = SHOWN_FIELDS
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # the Security Material pages validate and audit; use them
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    def delete_model(self, request: HttpRequest, obj: OAuth2AuthorizationCode) -> None:
+        services.delete(obj, request.user)
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[OAuth2AuthorizationCode]
+    ) -> None:
+        for artifact in queryset:
+            services.delete(artifact, request.user)
 
 
 @admin.register(AuditEntry)
