@@ -13,6 +13,9 @@ from oauthflows.urls import redirect_url
 from securitymaterial import validators
 from securitymaterial.models import PROVIDER_CHOICES, OAuth2AuthorizationCode, Runtime, SendAs
 
+URL_FIELDS = ("authorization_url", "token_service_url")
+SCOPE_MAX_LENGTH = 2000
+
 # Shown in the audit trail; Client Secret only ever as "changed".
 AUDITED_FIELDS = (
     "description",
@@ -42,9 +45,16 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[validators.validate_free_text],
     )
     provider = forms.ChoiceField(
-        label="Provider", choices=PROVIDER_CHOICES, initial=Microsoft365.id
+        label="Provider",
+        choices=PROVIDER_CHOICES,
+        initial=Microsoft365.id,
+        # Django's default message repeats the value, however long it is.
+        error_messages={
+            "invalid_choice": "Choose " + " or ".join(label for _, label in PROVIDER_CHOICES) + "."
+        },
     )
     tenant = forms.CharField(
         label="Tenant",
@@ -73,8 +83,7 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
     refresh_token_expiry_days = forms.IntegerField(
         label="Refresh Token Expiry",
         required=False,
-        min_value=3,
-        max_value=3650,
+        # The limits depend on the provider; clean() says which apply.
         error_messages={"invalid": "Enter a whole number of days."},
         help_text="Days after which an unused refresh token expires. Microsoft 365: 3 to 90 "
         "(default 90). Generic: at least 3, or blank if refresh tokens never expire. "
@@ -97,6 +106,9 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
         label="Send As",
         choices=SendAs.choices,
         initial=SendAs.BODY,
+        error_messages={
+            "invalid_choice": "Choose " + " or ".join(label for _, label in SendAs.choices) + "."
+        },
         help_text="How the client ID and secret reach the Token Service URL: in the request "
         "body, or as an HTTP Basic Authorization header.",
     )
@@ -111,7 +123,7 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
     scope = forms.CharField(
         label="Scope",
         required=False,
-        max_length=2000,
+        max_length=SCOPE_MAX_LENGTH,
         validators=[validators.validate_scope],
         help_text="Separate scopes with spaces. For Microsoft 365, offline_access is added "
         "automatically if missing, because the service needs a refresh token.",
@@ -162,6 +174,10 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
         self.original = {name: getattr(self.instance, name) for name in AUDITED_FIELDS}
         self.original_secret = self.instance.client_secret if self.editing else ""
         self.added_scopes: list[str] = []
+        self.secret_entered = False
+        # URL fields whose host changed in this edit, and notes on what a Tenant change did.
+        self.moved_hosts: list[str] = []
+        self.url_notes: list[str] = []
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
@@ -210,6 +226,7 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
 
     def clean_client_secret(self) -> str:
         secret: str = self.cleaned_data.get("client_secret", "")
+        self.secret_entered = bool(secret)
         if not secret and self.editing:
             return self.original_secret  # blank on edit keeps the stored one
         return secret
@@ -220,20 +237,59 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         provider = self.provider_class()
+        if not provider.needs_tenant:
+            # The Tenant row is hidden for this provider: its value and errors do not count.
+            self.errors.pop("tenant", None)
+            data["tenant"] = ""
         self._clean_tenant_and_urls(provider, data)
+        self._require_secret_for_another_host(data)
         self._clean_refresh_token_expiry(provider, data)
         if "scope" in data:
-            data["scope"], self.added_scopes = provider.complete_scope(data["scope"])
+            self._complete_scope(provider, data)
         return data
 
+    def _complete_scope(self, provider: type[Provider], data: dict[str, Any]) -> None:
+        data["scope"], self.added_scopes = provider.complete_scope(data["scope"])
+        if len(data["scope"]) > SCOPE_MAX_LENGTH:
+            added = " and ".join(self.added_scopes)
+            self.add_error(
+                "scope",
+                f"Scope holds up to {SCOPE_MAX_LENGTH} characters including {added}, which "
+                f"{provider.label} needs: shorten it by "
+                f"{len(data['scope']) - SCOPE_MAX_LENGTH} characters.",
+            )
+
     def _clean_tenant_and_urls(self, provider: type[Provider], data: dict[str, Any]) -> None:
-        """Fill blank URLs from the tenant; URLs the admin wrote win (national clouds, proxies)."""
-        if not provider.needs_tenant:
-            data["tenant"] = ""
+        """Fill blank URLs from the tenant; URLs the admin wrote win (national clouds, proxies).
+
+        On edit, a changed Tenant also moves URLs that are still the old tenant's defaults;
+        URLs typed by hand stay as they are. `url_notes` says which it did.
+        """
         tenant = data.get("tenant", "")
         urls = provider.urls_for_tenant(tenant) if tenant else None
-        for index, field in enumerate(("authorization_url", "token_service_url")):
-            if field in self.errors or data.get(field):
+        old_tenant = self.original["tenant"] if self.editing else ""
+        tenant_changed = bool(self.editing and urls and tenant != old_tenant)
+        old_urls = (
+            provider.urls_for_tenant(old_tenant)
+            if tenant_changed and old_tenant and self.original["provider"] == provider.id
+            else None
+        )
+        followed: list[str] = []
+        for index, field in enumerate(URL_FIELDS):
+            if field in self.errors:
+                continue
+            value = data.get(field)
+            if value and urls and tenant_changed and value != urls[index]:
+                label = str(self.fields[field].label)
+                if old_urls and value == old_urls[index]:
+                    data[field] = urls[index]
+                    followed.append(label)
+                else:
+                    self.url_notes.append(
+                        f"{label} was typed by hand and stays as it is; change it if it "
+                        f"should use the tenant {tenant} too."
+                    )
+            if value:
                 continue
             if urls:
                 data[field] = urls[index]
@@ -241,6 +297,29 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
                 self.add_error(field, "Enter the URL, or enter the Tenant to fill it in.")
             else:
                 self.add_error(field, "Enter the URL.")
+        if followed:
+            verb = "use" if len(followed) > 1 else "uses"
+            self.url_notes.insert(0, f"{' and '.join(followed)} now {verb} the tenant {tenant}.")
+
+    def _require_secret_for_another_host(self, data: dict[str, Any]) -> None:
+        """A URL that moves to another scheme, host or port would receive the stored secret
+        on the next Authorize: only someone who knows the secret may send it there."""
+        if not self.editing:
+            return
+        self.moved_hosts = [
+            str(self.fields[field].label)
+            for field in URL_FIELDS
+            if field not in self.errors
+            and data.get(field)
+            and validators.endpoint_origin(data[field])
+            != validators.endpoint_origin(self.original[field])
+        ]
+        if self.moved_hosts and not self.secret_entered and "client_secret" not in self.errors:
+            self.add_error(
+                "client_secret",
+                f"{' and '.join(self.moved_hosts)} now point to another host. Enter the Client "
+                "Secret again: the stored one is only sent where it was sent before.",
+            )
 
     def _clean_refresh_token_expiry(self, provider: type[Provider], data: dict[str, Any]) -> None:
         if "refresh_token_expiry_days" in self.errors:
@@ -255,15 +334,17 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
                     f"{provider.label}'s default).",
                 )
             return
-        if days < provider.min_refresh_days or (
-            provider.max_refresh_days is not None and days > provider.max_refresh_days
-        ):
-            limit = (
-                f"from {provider.min_refresh_days} to {provider.max_refresh_days} days"
-                if provider.max_refresh_days is not None
-                else f"at least {provider.min_refresh_days} days"
+        if not provider.min_refresh_days <= days <= provider.max_refresh_days:
+            blank = (
+                ", or leave it blank if refresh tokens never expire"
+                if provider.refresh_days_may_be_blank
+                else ""
             )
-            self.add_error("refresh_token_expiry_days", f"For {provider.label}, enter {limit}.")
+            self.add_error(
+                "refresh_token_expiry_days",
+                f"For {provider.label}, enter from {provider.min_refresh_days} to "
+                f"{provider.max_refresh_days} days{blank}.",
+            )
 
     def changes(self) -> list[dict[str, Any]]:
         """What changed, for the audit trail; secrets only as a flag."""
@@ -275,8 +356,14 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
                 if self.editing:
                     entry["from"] = self._shown(name, old)
                 changed.append(entry)
-        if self.cleaned_data.get("client_secret") != self.original_secret:
-            changed.append({"field": str(self.fields["client_secret"].label), "secret": True})
+        secret = {"field": str(self.fields["client_secret"].label), "secret": True}
+        if self.moved_hosts:
+            secret["note"] = (
+                f"entered again because {' and '.join(self.moved_hosts)} moved to another host"
+            )
+            changed.append(secret)
+        elif self.cleaned_data.get("client_secret") != self.original_secret:
+            changed.append(secret)
         return changed
 
     def _shown(self, name: str, value: Any) -> Any:

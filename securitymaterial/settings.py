@@ -201,6 +201,12 @@ _visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 0, minimum=0)
 if _visibility_timeout:
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = _visibility_timeout
 
+# Token endpoints on loopback, private, link-local or metadata addresses: refused behind
+# https (a production deployment), allowed for the embedded default and local test servers.
+ALLOW_PRIVATE_TOKEN_ENDPOINTS = env_bool("ALLOW_PRIVATE_TOKEN_ENDPOINTS", not _https)
+# The whole of one token request, from connect to the last byte of the answer.
+TOKEN_REQUEST_TIMEOUT = env_int("TOKEN_REQUEST_TIMEOUT_SECONDS", 25, minimum=1)
+
 # The refresh policy (README, "Keeping credentials alive").
 ACCESS_TOKEN_REFRESH_MARGIN = env_int("ACCESS_TOKEN_REFRESH_MARGIN_SECONDS", 300, minimum=30)
 ACCESS_TOKEN_IN_USE_HOURS = env_int("ACCESS_TOKEN_IN_USE_HOURS", 24, minimum=1)

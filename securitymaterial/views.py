@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
-from django.core.exceptions import BadRequest
+from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent
 from django.core.paginator import Paginator
 from django.db.models import Count, F
 from django.db.models.functions import Lower
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
@@ -33,6 +34,10 @@ SORTS: dict[str, F | Lower] = {
     "deployed_on": F("deployed_on"),
 }
 ARTIFACT_TYPES = {"oauth2-authorization-code": OAuth2AuthorizationCode.type_label}
+# ASCII digits only (str.isdigit() also accepts "²" and "①", which int() refuses), and few
+# enough of them for int() and the database.
+PAGE_RE = re.compile(r"[0-9]{1,9}")
+FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
 
 def _runtime(request: HttpRequest) -> str:
@@ -55,15 +60,38 @@ def _sort(request: HttpRequest) -> str:
 
 def _page_number(request: HttpRequest) -> int:
     value = request.GET.get("page", "1")
-    if not value.isdigit() or int(value) < 1:
-        raise BadRequest(f"Page must be a positive whole number, not “{value[:40]}”.")
+    if not PAGE_RE.fullmatch(value) or int(value) < 1:
+        raise BadRequest(f"Page must be a whole number from 1 to 999999999, not “{value[:40]}”.")
     return int(value)
+
+
+def _form_data(request: HttpRequest) -> QueryDict | None:
+    """The posted form, or None for a GET. Anything but a form body is refused: Django
+    would parse it as an empty form and show a blank page without a word."""
+    if request.method != "POST":
+        return None
+    if request.content_type not in FORM_CONTENT_TYPES:
+        raise BadRequest(
+            f"Send the form as application/x-www-form-urlencoded, not as "
+            f"“{(request.content_type or '')[:60]}”. Nothing was changed."
+        )
+    return request.POST
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     # BadRequest messages are ours and meant for the admin; others (e.g. a too-large
     # upload) get a generic explanation.
-    message = str(exception) if isinstance(exception, BadRequest) else ""
+    if isinstance(exception, BadRequest):
+        message = str(exception)
+    elif isinstance(exception, RequestDataTooBig):
+        message = (
+            "The request is larger than this service accepts (2.5 MB); no field of the form "
+            "needs that much. Nothing was changed."
+        )
+    elif isinstance(exception, TooManyFieldsSent):
+        message = "The request has more fields than any form here. Nothing was changed."
+    else:
+        message = ""
     body = loader.render_to_string("400.html", {"message": message}, request)
     return HttpResponseBadRequest(body)
 
@@ -160,7 +188,7 @@ def artifact_add(request: HttpRequest, artifact_type: str) -> HttpResponse:
     if artifact_type not in ARTIFACT_TYPES:
         raise BadRequest(f"Unknown artifact type “{artifact_type[:40]}”.")
     runtime = _runtime(request)
-    form = OAuth2AuthorizationCodeForm(request.POST or None, runtime=runtime)
+    form = OAuth2AuthorizationCodeForm(_form_data(request), runtime=runtime)
     if request.method == "POST" and form.is_valid():
         artifact = services.deploy_new(form, request.user)
         if artifact is not None:
@@ -173,7 +201,7 @@ def artifact_add(request: HttpRequest, artifact_type: str) -> HttpResponse:
 @permission_required(PERM.format("change"), raise_exception=True)
 def artifact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     artifact = _get_artifact(pk)
-    form = OAuth2AuthorizationCodeForm(request.POST or None, instance=artifact)
+    form = OAuth2AuthorizationCodeForm(_form_data(request), instance=artifact)
     if request.method == "POST" and form.is_valid():
         if services.redeploy(form, request.user):
             _deployed_message(request, artifact, form)
@@ -209,6 +237,7 @@ def _deployed_message(
             f" {' '.join(form.added_scopes)} was added to Scope so that "
             f"{artifact.provider_class.label} returns a refresh token."
         )
+    text = " ".join([text, *form.url_notes])
     if artifact.status == "unauthorized":
         text += " Choose Authorize to sign in and consent."
     messages.success(request, text)

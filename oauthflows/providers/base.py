@@ -62,7 +62,7 @@ class Provider:
     scope_suggestions: ClassVar[tuple[tuple[str, str], ...]] = ()
     # Refresh Token Expiry in days.
     min_refresh_days: ClassVar[int] = 3
-    max_refresh_days: ClassVar[int | None] = None
+    max_refresh_days: ClassVar[int] = 3650
     default_refresh_days: ClassVar[int | None] = None
     refresh_days_may_be_blank: ClassVar[bool] = True
     # Extra authorization request parameters (e.g. response_mode).

@@ -45,7 +45,18 @@
   }
 
   // Fill the URLs from the tenant, unless the admin typed URLs of their own.
+  // On edit, URLs that are the current tenant's defaults count as filled, so they follow
+  // a new tenant (the server does the same when JavaScript is off).
   var filled = ["", ""];
+  (function () {
+    var pair = templates[provider && provider.value];
+    var value = tenant ? tenant.value.trim() : "";
+    if (!pair || !value) return;
+    [authUrl, tokenUrl].forEach(function (input, i) {
+      var url = pair[i].replace("{tenant}", value);
+      if (input.value === url) filled[i] = url;
+    });
+  })();
   function fillUrls() {
     var pair = templates[provider.value];
     if (!pair || !tenant) return;

@@ -147,22 +147,43 @@ def test_the_same_name_may_exist_once_per_runtime(admin_client: Client) -> None:
         ("name", "my mailer", "no spaces or slashes"),
         ("name", "mail/er", "no spaces or slashes"),
         ("description", "d" * 1001, "at most 1000 characters"),
-        ("provider", "google", "Select a valid choice"),
+        ("provider", "google", "Choose Microsoft 365 or Generic."),
+        ("description", "invoices \u202e", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("description", "bad \ufffd bytes", "not valid UTF-8"),
         ("tenant", "not a tenant!", "directory (tenant) ID"),
         ("authorization_url", "ftp://auth.example.com/authorize", "starts with https://"),
         ("authorization_url", "http://auth.example.com/authorize", "only allowed for localhost"),
         ("authorization_url", "https://auth.example.com/authorize#top", "Remove the fragment"),
         ("authorization_url", "https://user:pw@auth.example.com/authorize", "Remove the user name"),
         ("authorization_url", "authorize", "starts with https://"),
-        ("token_service_url", "https://auth example.com/token", "must not contain spaces"),
+        ("token_service_url", "https://auth example.com/token", "without spaces"),
         ("token_service_url", "https://auth.example.com:99999/token", "Enter a valid URL"),
-        ("refresh_token_expiry_days", "2", "Ensure this value is greater than or equal to 3"),
+        ("token_service_url", "https://auth.example.com:0/token", "port from 1 to 65535"),
+        ("token_service_url", "https://[v1.fe]/token", "write an IPv6 address"),
+        ("token_service_url", "https://auth.example.com/\u202etoken", "Use only ASCII"),
+        ("token_service_url", "https://auth\u3002example\u3002com/token", "Use only ASCII"),
+        ("token_service_url", "https://auth.example.com\\@evil.example/", "backslash"),
+        ("token_service_url", "https://auth_x.example.com/token", "not a valid host name"),
+        ("refresh_token_expiry_days", "2", "For Microsoft 365, enter from 3 to 90 days."),
         ("refresh_token_expiry_days", "91", "from 3 to 90 days"),
+        ("refresh_token_expiry_days", "5000", "For Microsoft 365, enter from 3 to 90 days."),
+        ("refresh_token_expiry_days", "9" * 5000, "Enter a whole number of days."),
         ("refresh_token_expiry_days", "abc", "Enter a whole number of days."),
         ("refresh_token_expiry_days", "", "Enter a number of days from 3 to 90"),
         ("client_id", "", "This field is required."),
         ("client_secret", "", "This field is required."),
-        ("send_as", "header", "Select a valid choice"),
+        ("send_as", "header", "Choose Body Parameter or Basic Auth Header."),
+        ("client_id", "client\u0085id", "U+0085"),
+        ("client_id", "client\u200bid", "U+200B (ZERO WIDTH SPACE)"),
+        ("client_id", "\ufeffclient", "U+FEFF (ZERO WIDTH NO-BREAK SPACE)"),
+        ("client_id", "client\u00a0id", "U+00A0 (NO-BREAK SPACE)"),
+        ("client_id", "client\u2028id", "U+2028 (LINE SEPARATOR)"),
+        ("client_id", "client\ufffd", "not valid UTF-8"),
+        ("user_name", "mailer@contoso.com\u202e", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("user_name", "mailer\u3000@contoso.com", "U+3000 (IDEOGRAPHIC SPACE)"),
+        ("client_secret", "sec\u2029ret", "U+2029 (PARAGRAPH SEPARATOR)"),
+        ("client_secret", "secret\u0090x", "U+0090"),
+        ("client_secret", "sec\u200dret", "U+200D (ZERO WIDTH JOINER)"),
         ("scope", "openid,email", "not commas"),
         ("scope", "openid\temail", "control characters"),
         ("scope", 'openid "email"', "not a valid scope"),
@@ -238,7 +259,9 @@ def test_a_ten_megabyte_description_is_refused_with_a_4xx(admin_client: Client) 
     before = database_snapshot()
     response = post(admin_client, description="x" * (10 * 1024 * 1024))
     assert response.status_code == 400
-    assert "too large" in response.content.decode()
+    page = response.content.decode()
+    assert "larger than this service accepts" in page
+    assert "Description" not in page
     assert database_snapshot() == before
 
 
@@ -295,3 +318,69 @@ def test_a_name_taken_between_validation_and_save_is_a_field_error(
     assert "deployed a moment ago" in form.errors["name"][0]
     assert OAuth2AuthorizationCode.objects.filter(name="Racy").count() == 1
     assert not AuditEntry.objects.exists()
+
+
+def test_a_bad_tenant_does_not_count_for_generic_where_the_row_is_hidden(
+    admin_client: Client,
+) -> None:
+    response = post(
+        admin_client,
+        provider="generic",
+        tenant="not a tenant!",
+        authorization_url="https://a.example.com/auth",
+        token_service_url="https://a.example.com/token",
+    )
+    assert response.status_code == 302
+    assert OAuth2AuthorizationCode.objects.get().tenant == ""
+
+
+def test_a_scope_too_long_once_offline_access_is_added_says_so(admin_client: Client) -> None:
+    scope = "https://outlook.office.com/SMTP.Send " + "x" * (2000 - 37)
+    assert len(scope) == 2000
+    response = post(admin_client, scope=scope)
+    assert response.status_code == 400
+    [error] = field_errors(response, "scope")
+    assert error == (
+        "Scope holds up to 2000 characters including offline_access, which Microsoft 365 "
+        "needs: shorten it by 15 characters."
+    )
+    assert not OAuth2AuthorizationCode.objects.exists()
+
+
+def test_a_huge_provider_value_is_not_echoed_back(admin_client: Client) -> None:
+    response = post(admin_client, provider="p" * (1024 * 1024))
+    assert response.status_code == 400
+    assert len(response.content) < 100_000
+    assert field_errors(response, "provider") == ["Choose Microsoft 365 or Generic."]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/token",
+        "http://localhost/token",
+        "https://10.0.0.8/token",
+        "https://192.168.1.1/token",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/token",
+        "https://[::ffff:127.0.0.1]/token",
+        "https://[fd00:ec2::254]/token",
+        "https://100.64.0.1/token",
+    ],
+)
+def test_internal_endpoints_are_refused_when_private_endpoints_are_not_allowed(
+    admin_client: Client, settings: Any, url: str
+) -> None:
+    settings.ALLOW_PRIVATE_TOKEN_ENDPOINTS = False
+    response = post(admin_client, token_service_url=url)
+    assert response.status_code == 400
+    [error] = field_errors(response, "token_service_url")
+    assert "points to an internal address" in error
+    assert not OAuth2AuthorizationCode.objects.exists()
+
+
+def test_public_endpoints_are_accepted_when_private_endpoints_are_not_allowed(
+    admin_client: Client, settings: Any
+) -> None:
+    settings.ALLOW_PRIVATE_TOKEN_ENDPOINTS = False
+    assert post(admin_client, token_service_url="https://93.184.215.14/token").status_code == 302

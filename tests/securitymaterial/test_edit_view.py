@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.test import Client
 from django.urls import reverse
 
@@ -176,3 +177,142 @@ def test_an_edit_never_writes_back_a_refresh_token_rotated_meanwhile(
     stored = OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
     assert stored.description == "documented"
     assert (stored.refresh_token, stored.access_token) == ("RT-rotated", "AT-rotated")
+
+
+EDIT_ERRORS = "form"
+
+
+def edit(client: Client, artifact: OAuth2AuthorizationCode, **overrides: Any) -> Any:
+    return client.post(
+        reverse("securitymaterial:edit", args=[artifact.pk]), edit_data(artifact, **overrides)
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "url"),
+    [
+        ("token_service_url", "https://collector.example.net/token"),
+        ("token_service_url", "http://127.0.0.1:9999/token"),  # scheme, host and port
+        ("token_service_url", "https://auth.example.com:8443/token"),  # port only
+        ("authorization_url", "https://evil.example.net/authorize"),
+    ],
+)
+def test_pointing_a_url_at_another_host_needs_the_client_secret_again(
+    admin_client: Client, make_artifact: Any, field: str, url: str
+) -> None:
+    artifact = make_artifact()
+    before = database_snapshot()
+    response = edit(admin_client, artifact, **{field: url})
+    assert response.status_code == 400
+    [error] = response.context[EDIT_ERRORS].errors["client_secret"]
+    assert "now point to another host. Enter the Client Secret again" in error
+    assert database_snapshot() == before
+
+
+def test_a_url_on_another_host_is_saved_with_the_secret_entered_again_and_audited_so(
+    admin_client: Client, make_artifact: Any
+) -> None:
+    artifact = make_artifact()
+    response = edit(
+        admin_client,
+        artifact,
+        token_service_url="https://login.example.net/token",
+        client_secret=CLIENT_SECRET,  # the same secret, typed again
+    )
+    assert response.status_code == 302
+    entry = AuditEntry.objects.get(action="updated")
+    assert {
+        "field": "Client Secret",
+        "secret": True,
+        "note": "entered again because Token Service URL moved to another host",
+    } in entry.changes
+    page = admin_client.get(reverse("securitymaterial:detail", args=[artifact.pk]))
+    assert "Client Secret entered again because Token Service URL moved" in page.content.decode()
+
+
+def test_a_new_path_on_the_same_host_keeps_the_stored_secret(
+    admin_client: Client, make_artifact: Any
+) -> None:
+    artifact = make_artifact()
+    response = edit(admin_client, artifact, token_service_url="https://AUTH.example.com:443/v2")
+    assert response.status_code == 302
+    artifact.refresh_from_db()
+    assert artifact.client_secret == CLIENT_SECRET
+
+
+def microsoft(make_artifact: Any, tenant: str = "contoso.onmicrosoft.com") -> Any:
+    return make_artifact(
+        provider="microsoft365",
+        tenant=tenant,
+        authorization_url=f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+        token_service_url=f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+        refresh_token_expiry_days=90,
+        scope="https://outlook.office.com/SMTP.Send offline_access",
+    )
+
+
+def test_a_new_tenant_moves_the_urls_that_were_the_old_tenants_defaults(
+    admin_client: Client, make_artifact: Any
+) -> None:
+    artifact = microsoft(make_artifact)
+    response = admin_client.post(
+        reverse("securitymaterial:edit", args=[artifact.pk]),
+        edit_data(artifact, tenant="fabrikam.onmicrosoft.com"),
+        follow=True,
+    )
+    artifact.refresh_from_db()
+    assert artifact.tenant == "fabrikam.onmicrosoft.com"
+    assert artifact.authorization_url == (
+        "https://login.microsoftonline.com/fabrikam.onmicrosoft.com/oauth2/v2.0/authorize"
+    )
+    assert artifact.token_service_url == (
+        "https://login.microsoftonline.com/fabrikam.onmicrosoft.com/oauth2/v2.0/token"
+    )
+    assert (
+        "Authorization URL and Token Service URL now use the tenant fabrikam.onmicrosoft.com."
+        in response.content.decode()
+    )
+
+
+def test_a_new_tenant_leaves_urls_typed_by_hand_and_says_so(
+    admin_client: Client, make_artifact: Any
+) -> None:
+    artifact = microsoft(make_artifact)
+    us_gov = "https://login.microsoftonline.us/contoso.onmicrosoft.com/oauth2/v2.0/token"
+    artifact.token_service_url = us_gov
+    artifact.save()
+    response = admin_client.post(
+        reverse("securitymaterial:edit", args=[artifact.pk]),
+        edit_data(artifact, tenant="fabrikam.onmicrosoft.com"),
+        follow=True,
+    )
+    artifact.refresh_from_db()
+    assert artifact.token_service_url == us_gov
+    assert "fabrikam.onmicrosoft.com/oauth2/v2.0/authorize" in artifact.authorization_url
+    page = response.content.decode()
+    assert "Authorization URL now uses the tenant fabrikam.onmicrosoft.com." in page
+    assert "Token Service URL was typed by hand and stays as it is" in page
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [("application/json", '{"description": "x"}'), ("text/plain", "description=x")],
+)
+def test_a_post_that_is_not_a_form_is_refused_with_a_message(
+    admin_client: Client, make_artifact: Any, content_type: str, body: str
+) -> None:
+    artifact = make_artifact()
+    before = database_snapshot()
+    response = admin_client.post(
+        reverse("securitymaterial:edit", args=[artifact.pk]), body, content_type=content_type
+    )
+    assert response.status_code == 400
+    assert "Send the form as application/x-www-form-urlencoded" in response.content.decode()
+    assert database_snapshot() == before
+
+
+def test_an_empty_form_post_shows_what_is_missing(admin_client: Client, make_artifact: Any) -> None:
+    artifact = make_artifact()
+    response = admin_client.post(reverse("securitymaterial:edit", args=[artifact.pk]), {})
+    assert response.status_code == 400
+    assert "This field is required." in response.context[EDIT_ERRORS].errors["client_id"]

@@ -104,14 +104,21 @@ def test_it_paginates(admin_client: Client, make_artifact: Any) -> None:
     ("params", "message"),
     [
         ({"sort": "client_secret"}, "Cannot sort by “client_secret”"),
-        ({"page": "abc"}, "Page must be a positive whole number"),
-        ({"page": "0"}, "Page must be a positive whole number"),
+        ({"page": "abc"}, "Page must be a whole number from 1"),
+        ({"page": "0"}, "Page must be a whole number from 1"),
+        ({"page": "²"}, "Page must be a whole number from 1"),
+        ({"page": "①"}, "Page must be a whole number from 1"),
+        ({"page": "₁"}, "Page must be a whole number from 1"),
+        ({"page": "٣"}, "Page must be a whole number from 1"),
+        ({"page": ["1", "²"]}, "Page must be a whole number from 1"),
+        ({"page": "9" * 4301}, "Page must be a whole number from 1"),
+        ({"page": "1" * 10}, "Page must be a whole number from 1"),
         ({"page": "9"}, "There is no page 9"),
         ({"runtime": "moon"}, "Unknown runtime “moon”"),
     ],
 )
 def test_bad_url_parameters_get_a_clear_400(
-    admin_client: Client, params: dict[str, str], message: str
+    admin_client: Client, params: dict[str, Any], message: str
 ) -> None:
     response = admin_client.get(LIST_URL, params)
     assert response.status_code == 400
