@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+import http.client
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote_plus
 
 import requests
+import urllib3.exceptions
+from django.conf import settings
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
+from oauthflows import transport
 from oauthflows.providers.base import ErrorClass, Provider
+from securitymaterial.validators import INTERNAL_ADDRESS_MESSAGE
 
 logger = logging.getLogger(__name__)
 
@@ -28,10 +35,20 @@ READ_TIMEOUT = 20.0
 MAX_RESPONSE_BYTES = 256 * 1024
 USER_AGENT = "security-material/0.1 (+OAuth2 Authorization Code credentials)"
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+# Everything the network can raise while sending a request or reading its answer.
+NETWORK_ERRORS = (
+    requests.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
+# Control characters in fields a provider chose: they would forge log lines.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
 class ClientCredentials:
+    holds_secrets = True
     client_id: str
     client_secret: str
     send_as: str  # "body" (client_secret_post) or "basic" (client_secret_basic)
@@ -42,6 +59,7 @@ class ClientCredentials:
 
 @dataclass(frozen=True)
 class TokenResult:
+    holds_secrets = True
     access_token: str = field(repr=False)
     token_type: str
     expires_in: int | None
@@ -106,6 +124,7 @@ class ConfigurationError(TokenError):
     """The artifact's settings are wrong (client, secret, scope, URL)."""
 
 
+@sensitive_variables()
 def exchange_code(
     provider: type[Provider],
     token_url: str,
@@ -129,6 +148,7 @@ def exchange_code(
     return _token_request(provider, token_url, credentials, data, secrets=(code, code_verifier))
 
 
+@sensitive_variables()
 def refresh(
     provider: type[Provider],
     token_url: str,
@@ -144,12 +164,14 @@ def refresh(
     return _token_request(provider, token_url, credentials, data, secrets=(refresh_token,))
 
 
+@sensitive_variables()
 def basic_authorization(client_id: str, client_secret: str) -> str:
     """RFC 6749 §2.3.1: form-urlencode id and secret, then Base64 them for HTTP Basic."""
     pair = f"{quote_plus(client_id)}:{quote_plus(client_secret)}"
     return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
 
+@sensitive_variables()
 def _token_request(
     provider: type[Provider],
     token_url: str,
@@ -167,31 +189,52 @@ def _token_request(
     else:
         data["client_id"] = credentials.client_id
         data["client_secret"] = credentials.client_secret
-    redact = (*secrets, credentials.client_secret)
+    response, body = _send(token_url, data, headers)
+    return _parse(provider, response, body, (*secrets, credentials.client_secret))
+
+
+@sensitive_variables()
+def _send(
+    token_url: str, data: dict[str, str], headers: dict[str, str]
+) -> tuple[requests.Response, bytes]:
+    """POST the form and read the answer, all within TOKEN_REQUEST_TIMEOUT. Every way
+    this can fail on the network is a TokenError."""
+    total = settings.TOKEN_REQUEST_TIMEOUT
+    response = None
     try:
-        response = requests.post(
-            token_url,
-            data=data,
-            headers=headers,
-            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-            allow_redirects=False,
-            verify=True,
-            stream=True,
+        with transport.session(total) as (http, deadline):
+            try:
+                response = http.post(
+                    token_url,
+                    data=data,
+                    headers=headers,
+                    timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                    allow_redirects=False,
+                    verify=True,
+                    stream=True,
+                )
+                with response:
+                    body = response.raw.read(MAX_RESPONSE_BYTES + 1, decode_content=True)
+            except NETWORK_ERRORS as error:
+                raise _network_error(error, deadline, reading=response is not None) from None
+    except transport.InternalAddressRefused:
+        raise ConfigurationError(INTERNAL_ADDRESS_MESSAGE) from None
+    return response, body
+
+
+def _network_error(error: Exception, deadline: transport.Deadline, *, reading: bool) -> TokenError:
+    if deadline.expired:
+        return TransientTokenError(
+            f"The Token Service URL took longer than the {deadline.seconds:g} s allowed for "
+            "a token request."
         )
-    except requests.Timeout:
-        raise TransientTokenError("The Token Service URL did not answer in time.") from None
-    except requests.exceptions.SSLError:
-        raise ConfigurationError(
-            "The Token Service URL's TLS certificate could not be verified."
-        ) from None
-    except requests.RequestException:
-        raise TransientTokenError("The Token Service URL could not be reached.") from None
-    with response:
-        try:
-            body = response.raw.read(MAX_RESPONSE_BYTES + 1, decode_content=True)
-        except (requests.RequestException, OSError):
-            raise TransientTokenError("The connection broke while reading the answer.") from None
-    return _parse(provider, response, body, redact)
+    if isinstance(error, requests.exceptions.SSLError):
+        return ConfigurationError("The Token Service URL's TLS certificate could not be verified.")
+    if isinstance(error, requests.Timeout | urllib3.exceptions.TimeoutError | TimeoutError):
+        return TransientTokenError("The Token Service URL did not answer in time.")
+    if reading:
+        return TransientTokenError("The connection broke while reading the answer.")
+    return TransientTokenError("The Token Service URL could not be reached.")
 
 
 def _parse(
@@ -244,15 +287,17 @@ def _provider_error(
     retry_after: float | None,
     redact: tuple[str, ...],
 ) -> TokenError:
-    error = str(payload["error"])[:100]
-    codes = tuple(c for c in payload.get("error_codes", []) if isinstance(c, int))
-    description = _redacted(str(payload.get("error_description") or "")[:1000], redact)
+    error = _field(payload, "error", 100, redact)
+    raw_codes = payload.get("error_codes")
+    codes = tuple(
+        c for c in (raw_codes if isinstance(raw_codes, list) else [])[:10] if type(c) is int
+    )
     details: dict[str, Any] = {
         "error": error,
         "error_codes": codes,
-        "description": description,
-        "trace_id": str(payload.get("trace_id") or "")[:100],
-        "correlation_id": str(payload.get("correlation_id") or "")[:100],
+        "description": _field(payload, "error_description", 1000, redact),
+        "trace_id": _field(payload, "trace_id", 100, redact),
+        "correlation_id": _field(payload, "correlation_id", 100, redact),
         "status_code": status,
     }
     message = provider.explain(error, codes)
@@ -331,6 +376,13 @@ def _retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (when - timezone.now()).total_seconds())
+
+
+def _field(payload: dict[str, Any], name: str, limit: int, redact: tuple[str, ...]) -> str:
+    """A text field of an error answer, safe to log and show: secrets the server echoed
+    are redacted before the cut (so no part of one survives it), control characters go."""
+    text = _CONTROL_RE.sub(" ", _redacted(str(payload.get(name) or ""), redact))
+    return text[:limit]
 
 
 def _redacted(text: str, secrets: tuple[str, ...]) -> str:

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from oauthflows import client, pkce, refresh
 from oauthflows.models import STATE_LIFETIME, AuthorizationState, digest
@@ -55,6 +56,7 @@ class Outcome:
     message: str
 
 
+@sensitive_variables("state", "verifier", "params")
 def start_authorization(artifact: OAuth2AuthorizationCode, request: HttpRequest) -> str:
     """Record a single-use state for this admin and session; return the provider's URL."""
     user_id = request.user.pk
@@ -96,6 +98,7 @@ def start_authorization(artifact: OAuth2AuthorizationCode, request: HttpRequest)
     return artifact.provider_class.authorization_request_url(artifact.authorization_url, params)
 
 
+@sensitive_variables("code", "record", "result")
 def complete_authorization(request: HttpRequest) -> Outcome:
     record = _take_state(request)
     artifact = record.artifact
@@ -137,6 +140,7 @@ def complete_authorization(request: HttpRequest) -> Outcome:
     return _persist(artifact, result, request.user)
 
 
+@sensitive_variables("state", "record")
 def _take_state(request: HttpRequest) -> AuthorizationState:
     """Load and delete the state in one step: a second use finds nothing."""
     state = request.GET.get("state", "")
@@ -205,6 +209,7 @@ def _check_provider_error(request: HttpRequest, artifact: OAuth2AuthorizationCod
     )
 
 
+@sensitive_variables("result")
 def _persist(artifact: OAuth2AuthorizationCode, result: client.TokenResult, user: Any) -> Outcome:
     with refresh.locked(artifact.pk) as artifact:
         if result.refresh_token is None:

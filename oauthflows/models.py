@@ -24,6 +24,8 @@ class AuthorizationState(models.Model):
     """One authorization request: single use, bound to the admin's session and user and to
     the artifact (RFC 6749 §10.12, RFC 9700 §2.1). Valid 10 minutes."""
 
+    holds_secrets = True  # the PKCE verifier
+
     state_hash = models.CharField(max_length=64, unique=True)
     artifact = models.ForeignKey(
         "securitymaterial.OAuth2AuthorizationCode", on_delete=models.CASCADE, related_name="+"

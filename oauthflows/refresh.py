@@ -16,6 +16,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from oauthflows import client
 from securitymaterial.models import AuditEntry, ErrorKind, OAuth2AuthorizationCode
@@ -39,6 +40,7 @@ def locked(pk: int) -> Iterator[OAuth2AuthorizationCode]:
         yield OAuth2AuthorizationCode.lock(pk)
 
 
+@sensitive_variables("result", "artifact")
 def refresh_artifact(pk: int, *, force: bool = False) -> RefreshOutcome:
     """Refresh if due (or if forced), under the artifact's lock.
 

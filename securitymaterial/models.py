@@ -50,6 +50,7 @@ PROVIDER_CHOICES = [(provider.id, provider.label) for provider in PROVIDERS.valu
 
 class OAuth2AuthorizationCode(models.Model):
     type_label = "OAuth2 Authorization Code"
+    holds_secrets = True  # error reports show it by id only (securitymaterial.debug)
     NEEDS_PERSON = models.Q(status=Status.ERROR) & ~models.Q(error_kind=ErrorKind.TRANSIENT)
 
     runtime = models.CharField(max_length=16, choices=Runtime.choices, default=Runtime.CLOUD)

@@ -90,6 +90,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Error pages and error mails never show secrets, not even with DEBUG on.
+DEFAULT_EXCEPTION_REPORTER = "securitymaterial.debug.SecretSafeExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "securitymaterial.debug.SecretSafeFilter"
+
 ROOT_URLCONF = "securitymaterial.urls"
 WSGI_APPLICATION = "securitymaterial.wsgi.application"
 

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, Query
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from oauthflows.urls import redirect_url
@@ -182,6 +183,7 @@ def _form_page(
     )
 
 
+@sensitive_post_parameters("client_secret")
 @require_http_methods(["GET", "POST"])
 @permission_required(PERM.format("add"), raise_exception=True)
 def artifact_add(request: HttpRequest, artifact_type: str) -> HttpResponse:
@@ -197,6 +199,7 @@ def artifact_add(request: HttpRequest, artifact_type: str) -> HttpResponse:
     return _form_page(request, form, runtime=runtime, title="Add OAuth2 Authorization Code")
 
 
+@sensitive_post_parameters("client_secret")
 @require_http_methods(["GET", "POST"])
 @permission_required(PERM.format("change"), raise_exception=True)
 def artifact_edit(request: HttpRequest, pk: int) -> HttpResponse:

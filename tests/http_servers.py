@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socketserver
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -58,3 +60,60 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:
         pass
+
+
+class MisbehavingTokenEndpoint(socketserver.ThreadingTCPServer):
+    """A raw socket server that answers a token request badly, the ways networks do:
+
+    - "stall": sends the status line and headers, then nothing;
+    - "truncate": announces 1000 bytes of body, sends 20 and closes the connection;
+    - "trickle": sends the headers, then one byte of body every 50 ms, for ever.
+    """
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, mode: str) -> None:
+        super().__init__(("127.0.0.1", 0), _MisbehavingHandler)
+        self.mode = mode
+        self.connections = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/token"
+
+    def __enter__(self) -> MisbehavingTokenEndpoint:
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _MisbehavingHandler(socketserver.StreamRequestHandler):
+    server: MisbehavingTokenEndpoint
+
+    def handle(self) -> None:
+        self.server.connections += 1
+        length = 0
+        while line := self.rfile.readline():
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+            if line in (b"\r\n", b"\n"):
+                break
+        self.rfile.read(length)
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+        try:
+            self.wfile.write(head)
+            if self.server.mode == "stall":
+                self.rfile.read(1)  # until the client gives up
+            elif self.server.mode == "truncate":
+                self.wfile.write(b'{"access_token": "AT')
+            elif self.server.mode == "trickle":
+                while True:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.05)  # the server's pace, not a test waiting
+        except OSError:
+            pass  # the client went away

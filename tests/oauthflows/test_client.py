@@ -351,3 +351,57 @@ def test_every_request_has_timeouts_and_verifies_tls() -> None:
     sent = responses.calls[0].request.req_kwargs
     assert sent["timeout"] == (client.CONNECT_TIMEOUT, client.READ_TIMEOUT)
     assert sent["verify"] not in (False, None)  # True or a CA bundle path
+
+
+@responses.activate
+def test_every_error_field_a_provider_echoes_is_redacted_capped_and_free_of_control_characters(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    responses.post(
+        TOKEN_URL,
+        status=400,
+        json={
+            "error": f"{'e' * 95}{SECRET}",  # a cut before redaction would leave a piece
+            "error_description": f"{'d' * 995}{VERIFIER}",
+            "trace_id": f"t-{CODE}\nFAKE LOG LINE",
+            "correlation_id": "c" * 500,
+            "error_codes": "not a list",
+        },
+    )
+    with pytest.raises(client.TokenError) as caught:
+        exchange()
+    error = caught.value
+    assert error.error == ("e" * 95 + "[redacted]")[:100]
+    assert error.description == ("d" * 995 + "[redacted]")[:1000]
+    assert error.trace_id == "t-[redacted] FAKE LOG LINE"
+    assert error.correlation_id == "c" * 100
+    assert error.error_codes == ()
+    shown = " ".join([caplog.text, error.message, error.support_ids, str(error)])
+    for secret in (CODE, SECRET, VERIFIER, SECRET[:5], VERIFIER[:5], CODE[:8]):
+        assert secret not in shown
+    assert "\nFAKE LOG LINE" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        ("invalid_grant", client.ReauthorizationRequired),
+        ("interaction_required", client.ReauthorizationRequired),
+        ("consent_required", client.ReauthorizationRequired),
+        ("invalid_client", client.ConfigurationError),
+        ("unauthorized_client", client.ConfigurationError),
+        ("invalid_scope", client.ConfigurationError),
+        ("temporarily_unavailable", client.TransientTokenError),
+        ("server_error", client.TransientTokenError),
+        ("something_new", client.ConfigurationError),  # a person looks; no endless retries
+    ],
+)
+@responses.activate
+def test_generic_provider_errors_are_classified_by_their_rfc_6749_code(
+    error: str, expected: type[client.TokenError]
+) -> None:
+    responses.post(TOKEN_URL, status=400, json={"error": error})
+    with pytest.raises(client.TokenError) as caught:
+        client.refresh(Generic, TOKEN_URL, CREDENTIALS_BODY, refresh_token="RT", scope="")
+    assert type(caught.value) is expected

@@ -1,0 +1,95 @@
+"""Error reports never show a secret: not the DEBUG page, not the error mail to ADMINS."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from typing import Any
+
+import pytest
+import responses
+from django.core import mail
+from django.test import Client, RequestFactory
+from django.urls import reverse
+from django.views.debug import technical_500_response
+
+from oauthflows.models import AuthorizationState
+from tests.conftest import CLIENT_SECRET, valid_form_data
+from tests.oauthflows.conftest import start
+
+# Made at run time: the debug page shows source lines, and a marker written there would be
+# found in them.
+CODE = f"code-{secrets.token_hex(8)}"
+TOKEN_URL = "https://auth.example.com/token"
+
+
+def _failing_callback(admin_user: Any, make_artifact: Any) -> tuple[Any, list[str]]:
+    """A callback whose token request fails in a way nobody planned for."""
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+    artifact = make_artifact(send_as="basic")
+    params = start(client, artifact)
+    verifier = AuthorizationState.objects.get().code_verifier
+    responses.post(TOKEN_URL, body=RuntimeError("forced failure"))
+    response = client.get(reverse("oauth2-callback"), {"code": CODE, "state": params["state"]})
+    return response, [CLIENT_SECRET, CODE, verifier, params["state"]]
+
+
+@responses.activate
+def test_the_debug_page_of_a_failed_callback_shows_no_secret(
+    settings: Any, admin_user: Any, make_artifact: Any
+) -> None:
+    settings.DEBUG = True
+    response, secrets = _failing_callback(admin_user, make_artifact)
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "RuntimeError" in page and "forced failure" in page  # it is the debug page
+    assert "_token_request" in page  # with the frames that held the secrets
+    for secret in secrets:
+        assert secret not in page
+
+
+@responses.activate
+def test_the_error_mail_of_a_failed_callback_shows_no_secret(
+    settings: Any, admin_user: Any, make_artifact: Any
+) -> None:
+    settings.DEBUG = False
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    response, secrets = _failing_callback(admin_user, make_artifact)
+    assert response.status_code == 500
+    [message] = mail.outbox
+    bodies = [message.body] + [str(content) for content, _ in message.alternatives]
+    assert "forced failure" in message.body
+    for body in bodies:
+        for secret in secrets:
+            assert secret not in body
+
+
+def test_the_debug_page_hides_posted_secrets_and_secret_looking_locals(settings: Any) -> None:
+    settings.DEBUG = True
+    state = secrets.token_hex(8)
+    request = RequestFactory().post(
+        reverse("securitymaterial:add", args=["oauth2-authorization-code"]) + f"?state={state}",
+        valid_form_data(),
+    )
+    refresh_token = secrets.token_hex(8)
+    payload = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    try:
+        raise ValueError(f"failed for {len(payload)} fields")
+    except ValueError:
+        response = technical_500_response(request, *sys.exc_info())
+    page = response.content.decode()
+    assert "failed for 2 fields" in page
+    for secret in (CLIENT_SECRET, refresh_token, state):
+        assert secret not in page
+
+
+@pytest.mark.parametrize("name", ["SECURITY_MATERIAL_KEYS", "SECRET_KEY", "CELERY_BROKER_URL"])
+def test_the_debug_page_hides_key_settings(settings: Any, name: str) -> None:
+    settings.DEBUG = True
+    setattr(settings, name, secrets.token_hex(8))
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        response = technical_500_response(RequestFactory().get("/"), *sys.exc_info())
+    assert getattr(settings, name) not in response.content.decode()
