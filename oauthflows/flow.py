@@ -8,6 +8,7 @@ verifier → persist atomically → the view redirects to a clean URL.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,10 @@ from oauthflows.urls import redirect_url
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
 
 logger = logging.getLogger(__name__)
+
+# RFC 6749 §A.11: code = 1*VSCHAR (printable ASCII); a blank one is not worth sending.
+CODE_RE = re.compile(r"[\x20-\x7e]*[\x21-\x7e][\x20-\x7e]*")
+SETTINGS_CHANGED = "Settings changed during sign-in; choose Authorize again."
 
 
 class FlowError(Exception):
@@ -104,19 +109,15 @@ def complete_authorization(request: HttpRequest) -> Outcome:
     artifact = record.artifact
     _check_provider_error(request, artifact)
     code = request.GET.get("code", "")
-    if not code or len(code) > 4096:
+    if not code or len(code) > 4096 or not CODE_RE.fullmatch(code):
         raise FlowError(
             "No authorization code",
-            "The provider sent no authorization code. Choose Authorize again.",
+            "The provider sent no usable authorization code (it is missing, blank or "
+            "malformed). Choose Authorize again.",
             artifact=artifact,
         )
     if record.artifact_fingerprint != artifact.authorization_fingerprint():
-        raise FlowError(
-            "The artifact changed",
-            f"{artifact.name} was changed while you were signing in. Choose Authorize again.",
-            status=409,
-            artifact=artifact,
-        )
+        raise _changed_meanwhile(artifact)
     try:
         result = client.exchange_code(
             artifact.provider_class,
@@ -137,45 +138,66 @@ def complete_authorization(request: HttpRequest) -> Outcome:
             support_ids=exc.support_ids,
             description=exc.description,
         ) from None
-    return _persist(artifact, result, request.user)
+    return _persist(artifact, result, request.user, record.artifact_fingerprint)
+
+
+def _changed_meanwhile(artifact: OAuth2AuthorizationCode) -> FlowError:
+    return FlowError(
+        "The artifact changed",
+        f"{artifact.name} was changed while you were signing in. Choose Authorize again.",
+        status=409,
+        artifact=artifact,
+    )
 
 
 @sensitive_variables("state", "record")
 def _take_state(request: HttpRequest) -> AuthorizationState:
     """Load and delete the state in one step: a second use finds nothing."""
     state = request.GET.get("state", "")
-    if not state or len(state) > 512:
+    if not state:
         raise FlowError(
             "This is not a sign-in response",
             "The address has no state parameter, so it does not belong to an authorization "
             "started here. Start from the artifact and choose Authorize.",
+        )
+    if len(state) > 512:
+        raise FlowError(
+            "This is not a sign-in response",
+            "The state parameter is far longer than any this service issues, so it does not "
+            "belong to an authorization started here. Start from the artifact and choose "
+            "Authorize.",
         )
     record = (
         AuthorizationState.objects.select_related("artifact")
         .filter(state_hash=digest(state))
         .first()
     )
-    # The row count makes this a compare-and-set on every database: of two concurrent
-    # callbacks with the same state, only one deletes the row.
-    if record is None or AuthorizationState.objects.filter(pk=record.pk).delete()[0] != 1:
-        raise FlowError(
-            "This sign-in link is used up",
-            "This sign-in response was already used or is unknown. Choose Authorize again.",
-        )
-    if record.expired:
-        raise FlowError(
-            "The sign-in took too long",
-            "More than 10 minutes passed since you chose Authorize. Choose Authorize again.",
-            artifact=record.artifact,
-        )
+    unknown = FlowError(
+        "This sign-in link is used up",
+        "This sign-in response was already used or is unknown. Choose Authorize again.",
+    )
+    if record is None:
+        raise unknown
+    # Checked before the state is used up: a response replayed in another browser must
+    # not cost the admin who started the sign-in their authorization.
     if record.user_id != request.user.pk or record.session_hash != digest(
         request.session.session_key or ""
     ):
         raise FlowError(
             "This sign-in belongs to another session",
-            "The authorization was started by another user or in another browser session, "
-            "so it was discarded. Choose Authorize in this session.",
+            "The authorization was started by another user or in another browser session. "
+            "Finish it there, or choose Authorize in this session.",
             status=403,
+        )
+    # The row count makes this a compare-and-set on every database: of two concurrent
+    # callbacks with the same state, only one deletes the row.
+    if AuthorizationState.objects.filter(pk=record.pk).delete()[0] != 1:
+        raise unknown
+    if record.expired:
+        raise FlowError(
+            "The sign-in took too long",
+            "More than 10 minutes passed since you chose Authorize. Choose Authorize again.",
+            artifact=record.artifact,
         )
     return record
 
@@ -210,9 +232,20 @@ def _check_provider_error(request: HttpRequest, artifact: OAuth2AuthorizationCod
 
 
 @sensitive_variables("result")
-def _persist(artifact: OAuth2AuthorizationCode, result: client.TokenResult, user: Any) -> Outcome:
+def _persist(
+    artifact: OAuth2AuthorizationCode, result: client.TokenResult, user: Any, fingerprint: str
+) -> Outcome:
     with refresh.locked(artifact.pk) as artifact:
-        if result.refresh_token is None:
+        if artifact.authorization_fingerprint() != fingerprint:
+            # Edited while the code was being exchanged: the tokens belong to the settings
+            # before the edit. Store nothing.
+            artifact.mark_unauthorized(SETTINGS_CHANGED)
+            artifact.save()
+            AuditEntry.record(
+                artifact, AuditEntry.Action.AUTHORIZATION_FAILED, user, detail=SETTINGS_CHANGED
+            )
+            changed = True
+        elif result.refresh_token is None:
             reason = (
                 "The provider returned no refresh token, so the credential cannot be kept "
                 f"alive. {artifact.provider_class.no_refresh_token_hint}"
@@ -222,9 +255,13 @@ def _persist(artifact: OAuth2AuthorizationCode, result: client.TokenResult, user
             artifact.save()
             AuditEntry.record(artifact, AuditEntry.Action.AUTHORIZATION_FAILED, user, detail=reason)
             return Outcome(artifact, ok=False, message=reason)
-        artifact.store_tokens(result, by=user)
-        artifact.save()
-        AuditEntry.record(artifact, AuditEntry.Action.AUTHORIZED, user)
+        else:
+            artifact.store_tokens(result, by=user)
+            artifact.save()
+            AuditEntry.record(artifact, AuditEntry.Action.AUTHORIZED, user)
+            changed = False
+    if changed:
+        raise _changed_meanwhile(artifact)
     logger.info("artifact %s authorized by %s", artifact.name, user)
     message = f"{artifact.name} is authorized and deployed."
     if artifact.account_differs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -124,27 +125,68 @@ def test_an_expired_state_is_refused_and_used_up(admin_client: Client, artifact:
     assert reload(artifact).status == Status.UNAUTHORIZED
 
 
-def test_a_state_from_another_session_is_refused(
+@responses.activate
+def test_a_state_from_another_session_is_refused_without_using_it_up(
     admin_client: Client, admin_user: User, artifact: Any
 ) -> None:
+    responses.post(TOKEN_URL, json=TOKENS)
     params = start(admin_client, artifact)
     other_browser = Client()
-    other_browser.force_login(admin_user)
+    other_browser.force_login(admin_user)  # the same user, another session
     response = other_browser.get(CALLBACK, {"code": CODE, "state": params["state"]})
     assert response.status_code == 403
     assert "another user or in another browser session" in response.content.decode()
     assert reload(artifact).status == Status.UNAUTHORIZED
+    assert len(responses.calls) == 0
+    # The admin who started it can still finish it.
+    assert admin_client.get(CALLBACK, {"code": CODE, "state": params["state"]}).status_code == 302
+    assert reload(artifact).status == Status.DEPLOYED
 
 
-def test_a_state_started_by_another_user_is_refused(
+@responses.activate
+def test_a_state_started_by_another_user_is_refused_without_using_it_up(
     admin_client: Client, artifact: Any, make_artifact: Any
 ) -> None:
+    responses.post(TOKEN_URL, json=TOKENS)
     params = start(admin_client, artifact)
     colleague = User.objects.create_superuser("bob", "bob@example.com", PASSWORD)
     client = Client()
     client.force_login(colleague)
     response = client.get(CALLBACK, {"code": CODE, "state": params["state"]})
     assert response.status_code == 403
+    assert AuthorizationState.objects.count() == 1
+    assert admin_client.get(CALLBACK, {"code": CODE, "state": params["state"]}).status_code == 302
+
+
+def test_the_user_is_checked_even_when_the_session_matches(
+    admin_client: Client, artifact: Any
+) -> None:
+    """Only the user differs (the session check alone would let it through)."""
+    params = start(admin_client, artifact)
+    colleague = User.objects.create_superuser("bob", "bob@example.com", PASSWORD)
+    AuthorizationState.objects.update(user=colleague)
+    response = admin_client.get(CALLBACK, {"code": CODE, "state": params["state"]})
+    assert response.status_code == 403
+    assert reload(artifact).status == Status.UNAUTHORIZED
+
+
+@pytest.mark.parametrize("code", [" ", "\t", "code\nwith-a-line-break", "c\u00f6de"])
+@responses.activate
+def test_a_blank_or_malformed_code_is_never_sent_to_the_provider(
+    admin_client: Client, artifact: Any, code: str
+) -> None:
+    responses.post(TOKEN_URL, json=TOKENS)
+    params = start(admin_client, artifact)
+    response = admin_client.get(CALLBACK, {"code": code, "state": params["state"]})
+    assert response.status_code == 400
+    assert "no usable authorization code" in response.content.decode()
+    assert len(responses.calls) == 0
+
+
+def test_an_overlong_state_is_called_what_it_is(admin_client: Client, artifact: Any) -> None:
+    response = admin_client.get(CALLBACK, {"code": CODE, "state": "s" * 513})
+    assert response.status_code == 400
+    assert "far longer than any this service issues" in response.content.decode()
 
 
 def test_access_denied_is_reported_as_cancelled(admin_client: Client, artifact: Any) -> None:
@@ -251,9 +293,38 @@ def test_a_changed_artifact_during_sign_in_is_refused(admin_client: Client, arti
 
 
 @responses.activate
+def test_an_edit_during_the_code_exchange_stores_nothing(
+    admin_client: Client, admin_user: User, artifact: Any
+) -> None:
+    from securitymaterial import services
+    from securitymaterial.forms import OAuth2AuthorizationCodeForm
+    from tests.securitymaterial.test_edit_view import edit_data
+
+    def edit_meanwhile(request: Any) -> tuple[int, dict[str, str], str]:
+        # Another admin saves a new scope while the provider answers this code exchange.
+        current = reload(artifact)
+        form = OAuth2AuthorizationCodeForm(edit_data(current, scope="admin"), instance=current)
+        assert form.is_valid(), form.errors
+        assert services.redeploy(form, admin_user)
+        return 200, {}, json.dumps(TOKENS)
+
+    responses.add_callback(responses.POST, TOKEN_URL, callback=edit_meanwhile)
+    params = start(admin_client, artifact)
+    response = admin_client.get(CALLBACK, {"code": CODE, "state": params["state"]})
+    assert response.status_code == 409
+    assert "was changed while you were signing in" in response.content.decode()
+    stored = reload(artifact)
+    assert stored.scope == "admin"
+    assert stored.status == Status.UNAUTHORIZED
+    assert stored.status_reason == "Settings changed during sign-in; choose Authorize again."
+    assert (stored.access_token, stored.refresh_token) == ("", "")
+    entry = AuditEntry.objects.get(action="authorization_failed")
+    assert entry.detail == "Settings changed during sign-in; choose Authorize again."
+
+
+@responses.activate
 def test_a_differing_signed_in_account_is_pointed_out(admin_client: Client, artifact: Any) -> None:
     import base64
-    import json
 
     claims = base64.urlsafe_b64encode(json.dumps({"email": "someone@else.com"}).encode())
     responses.post(TOKEN_URL, json={**TOKENS, "id_token": f"e30.{claims.decode()}.x"})
