@@ -1,0 +1,133 @@
+"""Everything that writes tokens reads the artifact only after taking its row lock.
+
+Fast and deterministic: a second connection holds the row lock and rotates the refresh
+token, as a refresh in another process would; the code under test runs in a thread and
+must wait for that lock, then see the rotated token. PostgreSQL only: SQLite has no row
+locks to hold from outside (the 8-process concurrency test covers it).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+import responses
+from django.db import connection, connections
+from django.utils import timezone
+
+from oauthflows import refresh
+from securitymaterial import crypto, services
+from securitymaterial.forms import OAuth2AuthorizationCodeForm
+from securitymaterial.models import OAuth2AuthorizationCode, Status
+from tests.securitymaterial.test_edit_view import edit_data
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="row locks need PostgreSQL (CI runs it)"
+    ),
+]
+TABLE = OAuth2AuthorizationCode._meta.db_table
+TOKEN_URL = "https://auth.example.com/token"
+
+
+def _other_connection() -> psycopg.Connection[Any]:
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params)
+
+
+def _wait_until_someone_waits_for_a_lock(conn: psycopg.Connection[Any]) -> None:
+    """Poll the server's lock table (a condition, not a fixed pause)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        (waiting,) = conn.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()
+        if waiting:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the code under test never waited for the row lock")
+
+
+@contextmanager
+def another_process_rotates(pk: int, **columns: Any) -> Iterator[None]:
+    """Hold the row lock and rotate the tokens (uncommitted) while the body starts the code
+    under test; commit once that code waits for the lock."""
+    conn = _other_connection()
+    try:
+        conn.execute(f"SELECT id FROM {TABLE} WHERE id = %s FOR UPDATE", [pk])  # noqa: S608
+        assignments = ", ".join(f"{name} = %s" for name in columns)
+        conn.execute(
+            f"UPDATE {TABLE} SET {assignments} WHERE id = %s",  # noqa: S608
+            [*columns.values(), pk],
+        )
+        yield
+        _wait_until_someone_waits_for_a_lock(conn)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def in_thread(target: Callable[[], object]) -> threading.Thread:
+    def run() -> None:
+        try:
+            target()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+@pytest.fixture
+def deployed(make_artifact: Any) -> OAuth2AuthorizationCode:
+    now = timezone.now()
+    artifact: OAuth2AuthorizationCode = make_artifact(
+        status=Status.DEPLOYED,
+        access_token="AT-old",
+        refresh_token="RT-old",
+        refresh_token_expiry_days=90,
+        refresh_token_renewed_at=now - timedelta(days=46),  # renewal is due
+    )
+    artifact.reschedule(now)
+    artifact.save()
+    return artifact
+
+
+def test_an_edit_reads_the_row_only_after_the_lock(
+    deployed: OAuth2AuthorizationCode, admin_user: Any
+) -> None:
+    stale = OAuth2AuthorizationCode.objects.get(pk=deployed.pk)
+    form = OAuth2AuthorizationCodeForm(edit_data(stale, description="documented"), instance=stale)
+    assert form.is_valid(), form.errors
+    with another_process_rotates(deployed.pk, refresh_token=crypto.encrypt("RT-rotated")):
+        thread = in_thread(lambda: services.redeploy(form, admin_user))
+    thread.join(timeout=30)
+    stored = OAuth2AuthorizationCode.objects.get(pk=deployed.pk)
+    assert stored.description == "documented"
+    assert stored.refresh_token == "RT-rotated"
+
+
+@responses.activate
+def test_a_refresh_reads_the_row_only_after_the_lock(deployed: OAuth2AuthorizationCode) -> None:
+    responses.post(TOKEN_URL, json={"access_token": "AT-x", "token_type": "Bearer"})
+    renewed = timezone.now()
+    with another_process_rotates(
+        deployed.pk,
+        refresh_token=crypto.encrypt("RT-rotated"),
+        refresh_token_renewed_at=renewed,
+        next_refresh_at=renewed + timedelta(days=45),
+    ):
+        outcomes: list[refresh.RefreshOutcome] = []
+        thread = in_thread(lambda: outcomes.append(refresh.refresh_artifact(deployed.pk)))
+    thread.join(timeout=30)
+    assert [outcome.action for outcome in outcomes] == ["skipped"]
+    assert len(responses.calls) == 0  # the spent refresh token was never sent
+    assert OAuth2AuthorizationCode.objects.get(pk=deployed.pk).refresh_token == "RT-rotated"
