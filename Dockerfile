@@ -18,4 +18,4 @@ RUN SECURITY_MATERIAL_KEYS=$(python -c "from cryptography.fernet import Fernet; 
 
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "securitymaterial.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "securitymaterial.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--config", "python:securitymaterial.gunicorn"]

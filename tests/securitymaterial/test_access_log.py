@@ -1,0 +1,40 @@
+"""The web server's access log never carries the Redirect URL's code or state."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import requests
+
+from tests.processes import read_until, start, stop
+
+
+def test_the_access_log_shows_the_callback_path_without_its_query_or_referer(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["SECURITY_MATERIAL_VAR_DIR"] = str(tmp_path)
+    # The command scripts/run, the Dockerfile and compose use; the log goes to stderr here.
+    server = start(
+        [
+            sys.executable, "-m", "gunicorn", "securitymaterial.wsgi",
+            "--config", "python:securitymaterial.gunicorn",
+            "--bind", "127.0.0.1:0", "--workers", "1", "--no-control-socket",
+            "--access-logfile", "/dev/stderr",
+        ],
+        env,
+    )  # fmt: skip
+    try:
+        url = read_until(server, r"Listening at: (http://127\.0\.0\.1:\d+)", 60).group(1)
+        code, state = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        callback = f"{url}/oauth2/callback/?code={code}&state={state}"
+        response = requests.get(callback, headers={"Referer": callback}, timeout=30)
+        assert response.status_code == 401  # no session: the page explains it
+        line = read_until(server, r'"GET /oauth2/callback/ HTTP/1\.1" 401', 30).string
+    finally:
+        stop(server)
+    assert code not in line and state not in line
+    assert "python-requests" in line  # the format still says who asked
