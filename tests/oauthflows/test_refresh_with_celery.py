@@ -4,6 +4,7 @@ server as provider. Nobody calls a task; beat finds the due artifact."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,7 +21,7 @@ from securitymaterial.models import OAuth2AuthorizationCode, Status
 from tests.conftest import CLIENT_SECRET, TEST_KEY
 from tests.e2e.oauth_server import OAuthServer
 from tests.http_servers import HoldingTokenEndpoint
-from tests.processes import read_until, start, stop
+from tests.processes import ROOT, read_until, start, stop
 
 BROKER = "redis://127.0.0.1:6379/15"
 TASK_SUCCEEDED = r"refresh_credential\[[\w-]+\] succeeded in [\d.]+s: '(.*)'"
@@ -128,3 +129,22 @@ def test_a_worker_killed_mid_refresh_loses_nothing(
     assert stored.refresh_token != artifact.refresh_token
     assert proxy.requests == 2
     assert oauth_server.refresh_tokens_issued("killed-app") == 2
+
+
+def test_the_file_system_broker_keeps_its_control_files_under_var(tmp_path: Path) -> None:
+    """kombu's default puts a control/ folder into whatever directory the worker runs in."""
+    cwd, var = tmp_path / "cwd", tmp_path / "var"
+    cwd.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
+    env.update(SECURITY_MATERIAL_VAR_DIR=str(var), PYTHONPATH=str(ROOT),
+               DJANGO_SETTINGS_MODULE="securitymaterial.settings")  # fmt: skip
+    # What a worker does at start: bind its control queue to the broadcast exchange.
+    script = (
+        "import django; django.setup(); from securitymaterial.celery import app\n"
+        "with app.connection_for_write() as conn:\n"
+        "    app.control.mailbox(conn).Node('probe', channel=conn.default_channel).listen()\n"
+        "    app.control.ping(timeout=0.1)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=cwd, env=env, check=True, timeout=60)  # noqa: S603
+    assert list(cwd.iterdir()) == []
+    assert (var / "broker" / "control" / "celery.pidbox.exchange").exists()
