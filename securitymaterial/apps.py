@@ -9,6 +9,7 @@ class SecurityMaterialConfig(AppConfig):
     verbose_name = "Security Material"
 
     def ready(self) -> None:
-        from securitymaterial.checks import check_encryption_keys
+        from securitymaterial.checks import check_encryption_keys, check_file_permissions
 
         checks.register(check_encryption_keys, checks.Tags.security)
+        checks.register(check_file_permissions, checks.Tags.security)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
@@ -43,17 +44,43 @@ def check_encryption_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckM
         messages.append(
             Warning("SECURITY_MATERIAL_KEYS lists a key twice.", id="securitymaterial.W001")
         )
-    key_file = getattr(settings, "SECURITY_MATERIAL_KEY_FILE", None)
-    if (
-        key_file is not None
-        and key_file.exists()
-        and key_file.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO)
-    ):
-        messages.append(
-            Warning(
-                f"The key file {key_file} can be read by other users.",
-                hint=f"chmod 600 {key_file}",
-                id="securitymaterial.W002",
-            )
+    return messages
+
+
+def _open_to_others(path: Path | None) -> bool:
+    return (
+        path is not None
+        and path.exists()
+        and bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+    )
+
+
+def check_file_permissions(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Files with keys and passwords, and the embedded default's var/ and database (it
+    holds session keys), must not be readable by other users of the machine."""
+    secret_files = [
+        getattr(settings, "SECURITY_MATERIAL_KEY_FILE", None),
+        *getattr(settings, "SECRET_FILES", []),
+    ]
+    messages: list[CheckMessage] = [
+        Warning(
+            f"The key file {path} can be read by other users.",
+            hint=f"chmod 600 {path}",
+            id="securitymaterial.W002",
         )
+        for path in secret_files
+        if _open_to_others(path)
+    ]
+    for path, mode in (
+        (getattr(settings, "VAR_DIR", None), "700"),
+        (getattr(settings, "SQLITE_DATABASE", None), "600"),
+    ):
+        if _open_to_others(path):
+            messages.append(
+                Warning(
+                    f"{path} can be read by other users; it holds the database or keys.",
+                    hint=f"chmod {mode} {path}",
+                    id="securitymaterial.W003",
+                )
+            )
     return messages

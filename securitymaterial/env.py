@@ -1,4 +1,8 @@
-"""Typed environment helpers that fail loudly: configuration comes only from the environment."""
+"""Typed environment helpers that fail loudly: configuration comes only from the environment.
+
+A variable that is set but empty (NAME= in a .env file or compose) means its default,
+the same as when it is not set at all.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,22 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _raw(name: str) -> str | None:
+    """The variable's value, or None when it is unset or blank."""
+    value = os.environ.get(name)
+    return value if value is not None and value.strip() else None
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    value = _raw(name)
+    return default if value is None else value.strip()
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
+    raw = _raw(name)
     if raw is None:
         return default
     value = raw.strip().lower()
@@ -23,46 +34,45 @@ def env_bool(name: str, default: bool = False) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}.")
+    raise ImproperlyConfigured(f"{name} must be true or false, not {raw[:40]!r}.")
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
+    raw = _raw(name)
+    if raw is None:
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw[:40]!r}.") from None
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
     return value
 
 
 def env_float(name: str, default: float, *, minimum: float, maximum: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
+    raw = _raw(name)
+    if raw is None:
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw[:40]!r}.") from None
     if not minimum <= value <= maximum:
         raise ImproperlyConfigured(f"{name} must be from {minimum} to {maximum}, not {value}.")
     return value
 
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
-        return list(default or [])
-    return [item.strip() for item in raw.split(",") if item.strip()]
+    raw = _raw(name)
+    items = [item.strip() for item in (raw or "").split(",") if item.strip()]
+    return items or list(default or [])
 
 
 def env_secret(name: str) -> str | None:
     """Read a secret from NAME or from the file named by NAME_FILE (Docker secrets)."""
-    value = os.environ.get(name)
-    path = os.environ.get(f"{name}_FILE")
+    value = _raw(name)
+    path = _raw(f"{name}_FILE")
     if value and path:
         raise ImproperlyConfigured(f"Set either {name} or {name}_FILE, not both.")
     if path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+import zoneinfo
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,7 +24,17 @@ django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SECURITY_MATERIAL_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _private(path: Path, mode: int) -> None:
+    """Keys, sessions and the database live here: only this user may read them. The system
+    check (securitymaterial.W003) reports what could not be tightened."""
+    if path.exists() and path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+        path.chmod(mode)
+
+
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+_private(VAR_DIR, 0o700)
 
 
 def _generated_secret_file(path: Path, make: str, what: str) -> str:
@@ -39,9 +50,19 @@ def _generated_secret_file(path: Path, make: str, what: str) -> str:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env_secret("DJANGO_SECRET_KEY") or _generated_secret_file(
-    VAR_DIR / "django-secret-key", secrets.token_urlsafe(50), "a Django secret key"
-)
+# Files that hold keys or passwords; the system check warns when others may read them.
+SECRET_FILES = [
+    Path(path)
+    for path in (env_str(f"{name}_FILE") for name in ("DJANGO_SECRET_KEY",
+                 "SECURITY_MATERIAL_KEYS", "ADMIN_PASSWORD"))
+    if path
+]  # fmt: skip
+SECRET_KEY = env_secret("DJANGO_SECRET_KEY") or ""
+if not SECRET_KEY:
+    SECRET_FILES.append(VAR_DIR / "django-secret-key")
+    SECRET_KEY = _generated_secret_file(
+        SECRET_FILES[-1], secrets.token_urlsafe(50), "a Django secret key"
+    )
 
 # The Redirect URL and the allowed hosts come from here, never from the request's Host header.
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -112,13 +133,27 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
-    )
-}
+_database_url = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            _database_url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+        )
+    }
+except ValueError:  # dj_database_url's UnknownSchemeError among them
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be a database URL such as postgres://user:password@host:5432/name "
+        "or sqlite:////absolute/path.db."
+    ) from None
+SQLITE_DATABASE: Path | None = None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    SQLITE_DATABASE = Path(DATABASES["default"]["NAME"])
+    # SQLite makes the file with the umask's mode (often 0644); it holds session keys.
+    # Its journal files take the file's mode.
+    if str(SQLITE_DATABASE) != ":memory:" and SQLITE_DATABASE.parent.is_dir():
+        if not SQLITE_DATABASE.exists():
+            os.close(os.open(SQLITE_DATABASE, os.O_WRONLY | os.O_CREAT, 0o600))
+        _private(SQLITE_DATABASE, 0o600)
     # Refreshes serialise on SQLite's write lock; others wait for it rather than fail.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
     # A file, not memory: tests that run workers in other processes share it.
@@ -137,6 +172,12 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"TIME_ZONE must be an IANA time zone such as UTC or Europe/Berlin, not {TIME_ZONE[:40]!r}."
+    ) from None
 USE_I18N = True
 USE_TZ = True
 
@@ -177,6 +218,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "security-material@localhost"
 # Celery: Redis in production; the embedded default is a file-system broker in var/.
 _broker_dir = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+if "://" not in CELERY_BROKER_URL:
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_URL must be a broker URL such as redis://host:6379/0 (or filesystem://)."
+    )
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL == "filesystem://":
     for sub in ("queue", "processed", "control"):
@@ -229,7 +274,11 @@ REFRESH_ALERT_AFTER_HOURS = env_int("REFRESH_ALERT_AFTER_HOURS", 24, minimum=1)
 # After beat hands an artifact to a worker, it waits this long before handing it again.
 REFRESH_DISPATCH_LEASE_SECONDS = env_int("REFRESH_DISPATCH_LEASE_SECONDS", 300, minimum=30)
 
-LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL[:40]!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

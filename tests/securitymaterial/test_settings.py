@@ -1,0 +1,78 @@
+"""Every variable of the README's configuration table: empty means its default, and a
+malformed value stops the start with a message that names the variable."""
+
+from __future__ import annotations
+
+import re
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = ROOT / "securitymaterial" / "settings.py"
+
+
+def readme_variables() -> list[str]:
+    """The names in the first column of the README's configuration table."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text.split("## Configuration", 1)[1].split("\n### ", 1)[0]
+    names: list[str] = []
+    for line in table.splitlines():
+        if not line.startswith("| `"):
+            continue
+        for name in re.findall(r"`([A-Z_]+)`", line.split("|")[1]):
+            names.append(names[-1] + name if name.startswith("_") else name)
+    return names
+
+
+VARIABLES = readme_variables()
+
+
+def load_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return {k: v for k, v in runpy.run_path(str(SETTINGS)).items() if k.isupper()}
+
+
+def test_the_table_is_read() -> None:
+    assert {"DATABASE_URL", "DJANGO_SECRET_KEY_FILE", "LOG_LEVEL", "BIND"} <= set(VARIABLES)
+    assert len(VARIABLES) > 40
+
+
+@pytest.mark.parametrize("name", VARIABLES)
+def test_an_empty_variable_means_its_default(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    defaults = load_settings(monkeypatch)
+    assert load_settings(monkeypatch, **{name: ""}) == defaults
+    assert load_settings(monkeypatch, **{name: "  "}) == defaults
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "nonsense://somewhere"),
+        ("DATABASE_URL", "not a url"),
+        ("DATABASE_CONN_MAX_AGE", "forever"),
+        ("CELERY_BROKER_URL", "localhost"),
+        ("PUBLIC_BASE_URL", "ftp://example.com"),
+        ("LOG_LEVEL", "LOUD"),
+        ("TIME_ZONE", "Mars/Olympus_Mons"),
+        ("TIME_ZONE", "../etc/passwd"),
+        ("DJANGO_DEBUG", "perhaps"),
+        ("ALLOW_PRIVATE_TOKEN_ENDPOINTS", "sometimes"),
+        ("TOKEN_REQUEST_TIMEOUT_SECONDS", "0"),
+        ("REFRESH_TOKEN_RENEWAL_FRACTION", "2"),
+        ("REFRESH_RETRY_BASE_SECONDS", "9" * 5000),
+        ("DJANGO_SECRET_KEY_FILE", "/nonexistent/secret"),
+    ],
+)
+def test_a_malformed_variable_is_a_start_up_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match=name) as caught:
+        load_settings(monkeypatch, **{name: value})
+    assert len(str(caught.value)) < 300
