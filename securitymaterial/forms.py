@@ -279,10 +279,11 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
             if field in self.errors:
                 continue
             value = data.get(field)
-            if value and urls and tenant_changed and value != urls[index]:
+            if value and urls and tenant_changed:
                 label = str(self.fields[field].label)
                 if old_urls and value == old_urls[index]:
                     data[field] = urls[index]
+                if data[field] == urls[index]:  # moved here, or already by the browser
                     followed.append(label)
                 else:
                     self.url_notes.append(

@@ -96,3 +96,43 @@ def test_a_bad_url_gets_a_field_error_and_nothing_is_deployed(
     expect(page.get_by_text("Nothing was deployed.")).to_be_visible()
     expect(page.get_by_label("Client Secret")).to_have_value("")
     assert not OAuth2AuthorizationCode.objects.exists()
+
+
+def test_editing_the_tenant_moves_the_default_urls_and_a_new_host_needs_the_secret(
+    page: Page, live_server: Any, transactional_db: None
+) -> None:
+    sign_in_as_admin(page, live_server)
+    login = "https://login.microsoftonline.com"
+    artifact = OAuth2AuthorizationCode.objects.create(
+        name="M365_Mailer",
+        provider="microsoft365",
+        tenant="contoso.onmicrosoft.com",
+        authorization_url=f"{login}/contoso.onmicrosoft.com/oauth2/v2.0/authorize",
+        token_service_url=f"{login}/contoso.onmicrosoft.com/oauth2/v2.0/token",
+        refresh_token_expiry_days=90,
+        client_id="client-1",
+        client_secret=CLIENT_SECRET,
+        scope="https://outlook.office.com/SMTP.Send offline_access",
+    )
+    page.goto(f"{live_server.url}/monitor/integrations/security-material/{artifact.pk}/edit/")
+    page.get_by_label("Tenant").fill("fabrikam.onmicrosoft.com")
+    # The browser moves both default URLs along with the tenant.
+    expect(page.get_by_label("Token Service URL")).to_have_value(
+        f"{login}/fabrikam.onmicrosoft.com/oauth2/v2.0/token"
+    )
+    page.get_by_role("button", name="Deploy").click()
+    expect(
+        page.get_by_text(
+            "Authorization URL and Token Service URL now use the tenant fabrikam.onmicrosoft.com"
+        )
+    ).to_be_visible()
+
+    # Another host for the token endpoint: the stored secret is not sent there unasked.
+    page.goto(f"{live_server.url}/monitor/integrations/security-material/{artifact.pk}/edit/")
+    page.get_by_label("Token Service URL").fill("https://collector.example.net/token")
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.locator("#div_id_client_secret .invalid-feedback")).to_contain_text(
+        "Token Service URL now point to another host. Enter the Client Secret again"
+    )
+    artifact.refresh_from_db()
+    assert artifact.token_service_url == f"{login}/fabrikam.onmicrosoft.com/oauth2/v2.0/token"
