@@ -1,0 +1,111 @@
+"""Hostile input (hypothesis): the form, the list's URL parameters and the callback's query
+answer with a 4xx and a message, never a 500, and a refused request changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from securitymaterial import validators
+from securitymaterial.models import OAuth2AuthorizationCode
+from tests.conftest import database_snapshot, valid_form_data
+
+ADD_URL = reverse("securitymaterial:add", args=["oauth2-authorization-code"])
+LIST_URL = reverse("securitymaterial:list")
+CALLBACK = reverse("oauth2-callback")
+FUZZ = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+# Anything a browser can send: every character but lone surrogates, some of them hostile.
+TEXT = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=300) | st.sampled_from(
+    [
+        "",
+        " ",
+        "²",
+        "①",
+        "\u202e",
+        "\ufeff",
+        "\u2028",
+        "\x85",
+        "\x00",
+        "%00",
+        "\uff48\uff54\uff54\uff50\uff53://x",
+        "https://[v1.fe]/",
+        "https://host\\@evil/",
+        "https://a.example.com:0/",
+        "9" * 5000,
+        "https://\u3002example\u3002com/",
+        "javascript:alert(1)",
+        "../../etc/passwd",
+    ]
+)
+FIELDS = list(valid_form_data())
+
+
+@FUZZ
+@given(st.sampled_from(FIELDS), TEXT)
+def test_any_value_in_any_form_field_is_refused_or_deployed_never_a_500(
+    admin_client: Client, field: str, value: str
+) -> None:
+    before = database_snapshot()
+    response = admin_client.post(ADD_URL, valid_form_data(**{"name": "Fuzzed", field: value}))
+    assert response.status_code in (302, 400), response.status_code
+    if response.status_code == 400:
+        assert database_snapshot() == before
+
+
+@FUZZ
+@given(st.sampled_from(FIELDS), TEXT)
+def test_any_value_in_any_field_of_an_edit_is_refused_or_saved_never_a_500(
+    admin_client: Client, make_artifact: Any, field: str, value: str
+) -> None:
+    from tests.securitymaterial.test_edit_view import edit_data
+
+    artifact = OAuth2AuthorizationCode.objects.filter(name="Edited").first() or make_artifact(
+        name="Edited", provider="microsoft365", tenant="contoso.onmicrosoft.com",
+        refresh_token_expiry_days=90,
+    )  # fmt: skip
+    before = database_snapshot()
+    url = reverse("securitymaterial:edit", args=[artifact.pk])
+    response = admin_client.post(url, edit_data(artifact, **{field: value}))
+    assert response.status_code in (302, 400), response.status_code
+    if response.status_code == 400:
+        assert database_snapshot() == before
+
+
+@FUZZ
+@given(st.dictionaries(st.sampled_from(["page", "sort", "q", "runtime"]), TEXT, max_size=4))
+def test_any_list_parameters_are_answered_without_a_500(
+    admin_client: Client, params: dict[str, str]
+) -> None:
+    assert admin_client.get(LIST_URL, params).status_code in (200, 400)
+
+
+@FUZZ
+@given(
+    st.dictionaries(
+        st.sampled_from(["code", "state", "error", "error_description", "trace_id"]),
+        TEXT,
+        max_size=5,
+    )
+)
+def test_any_callback_query_is_answered_without_a_500_and_changes_nothing(
+    admin_client: Client, params: dict[str, str]
+) -> None:
+    before = database_snapshot()
+    assert admin_client.get(CALLBACK, params).status_code in (400, 403)
+    assert database_snapshot() == before
+
+
+@settings(max_examples=2000, deadline=None)
+@given(TEXT)
+def test_the_url_rule_raises_nothing_but_a_validation_error(value: Any) -> None:
+    try:
+        validators.validate_endpoint_url(value)
+    except ValidationError as error:
+        assert error.messages and all(len(message) < 400 for message in error.messages)
