@@ -12,24 +12,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from securitymaterial import services
+from securitymaterial.forms import AUDITED_FIELDS
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode
 
-# Never the client secret, access token or refresh token themselves.
+# The attributes the audit trail shows anyway, then the state; never the client secret,
+# access token or refresh token themselves.
 SHOWN_FIELDS = (
     "name",
     "runtime",
-    "description",
-    "provider",
-    "tenant",
-    "authorization_url",
-    "token_service_url",
-    "refresh_token_expiry_days",
-    "client_id",
+    *AUDITED_FIELDS,
     "client_secret_fingerprint",
-    "send_as",
-    "user_name",
-    "scope",
-    "use_pkce",
     "status",
     "status_reason",
     "deployed_by",

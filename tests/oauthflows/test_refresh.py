@@ -30,23 +30,6 @@ ROTATED = {
 }
 
 
-@pytest.fixture
-def authorized(make_artifact: Any) -> OAuth2AuthorizationCode:
-    """Authorized 46 days ago with Refresh Token Expiry 90: renewal (at 45 days) is due."""
-    now = timezone.now()
-    artifact: OAuth2AuthorizationCode = make_artifact(
-        status=Status.DEPLOYED,
-        access_token="AT-old",
-        refresh_token="RT-old",
-        refresh_token_expiry_days=90,
-        refresh_token_renewed_at=now - timedelta(days=46),
-        access_token_expires_at=now - timedelta(days=46) + timedelta(hours=1),
-    )
-    artifact.reschedule(now)
-    artifact.save()
-    return artifact
-
-
 def reload(artifact: OAuth2AuthorizationCode) -> OAuth2AuthorizationCode:
     return OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from oauthflows import refresh
 from securitymaterial import crypto, services
 from securitymaterial.forms import OAuth2AuthorizationCodeForm
-from securitymaterial.models import OAuth2AuthorizationCode, Status
+from securitymaterial.models import OAuth2AuthorizationCode
 from tests.securitymaterial.test_edit_view import edit_data
 
 pytestmark = [
@@ -86,48 +86,33 @@ def in_thread(target: Callable[[], object]) -> threading.Thread:
     return thread
 
 
-@pytest.fixture
-def deployed(make_artifact: Any) -> OAuth2AuthorizationCode:
-    now = timezone.now()
-    artifact: OAuth2AuthorizationCode = make_artifact(
-        status=Status.DEPLOYED,
-        access_token="AT-old",
-        refresh_token="RT-old",
-        refresh_token_expiry_days=90,
-        refresh_token_renewed_at=now - timedelta(days=46),  # renewal is due
-    )
-    artifact.reschedule(now)
-    artifact.save()
-    return artifact
-
-
 def test_an_edit_reads_the_row_only_after_the_lock(
-    deployed: OAuth2AuthorizationCode, admin_user: Any
+    authorized: OAuth2AuthorizationCode, admin_user: Any
 ) -> None:
-    stale = OAuth2AuthorizationCode.objects.get(pk=deployed.pk)
+    stale = OAuth2AuthorizationCode.objects.get(pk=authorized.pk)
     form = OAuth2AuthorizationCodeForm(edit_data(stale, description="documented"), instance=stale)
     assert form.is_valid(), form.errors
-    with another_process_rotates(deployed.pk, refresh_token=crypto.encrypt("RT-rotated")):
+    with another_process_rotates(authorized.pk, refresh_token=crypto.encrypt("RT-rotated")):
         thread = in_thread(lambda: services.redeploy(form, admin_user))
     thread.join(timeout=30)
-    stored = OAuth2AuthorizationCode.objects.get(pk=deployed.pk)
+    stored = OAuth2AuthorizationCode.objects.get(pk=authorized.pk)
     assert stored.description == "documented"
     assert stored.refresh_token == "RT-rotated"
 
 
 @responses.activate
-def test_a_refresh_reads_the_row_only_after_the_lock(deployed: OAuth2AuthorizationCode) -> None:
+def test_a_refresh_reads_the_row_only_after_the_lock(authorized: OAuth2AuthorizationCode) -> None:
     responses.post(TOKEN_URL, json={"access_token": "AT-x", "token_type": "Bearer"})
     renewed = timezone.now()
     with another_process_rotates(
-        deployed.pk,
+        authorized.pk,
         refresh_token=crypto.encrypt("RT-rotated"),
         refresh_token_renewed_at=renewed,
         next_refresh_at=renewed + timedelta(days=45),
     ):
         outcomes: list[refresh.RefreshOutcome] = []
-        thread = in_thread(lambda: outcomes.append(refresh.refresh_artifact(deployed.pk)))
+        thread = in_thread(lambda: outcomes.append(refresh.refresh_artifact(authorized.pk)))
     thread.join(timeout=30)
     assert [outcome.action for outcome in outcomes] == ["skipped"]
     assert len(responses.calls) == 0  # the spent refresh token was never sent
-    assert OAuth2AuthorizationCode.objects.get(pk=deployed.pk).refresh_token == "RT-rotated"
+    assert OAuth2AuthorizationCode.objects.get(pk=authorized.pk).refresh_token == "RT-rotated"

@@ -384,3 +384,10 @@ def test_public_endpoints_are_accepted_when_private_endpoints_are_not_allowed(
 ) -> None:
     settings.ALLOW_PRIVATE_TOKEN_ENDPOINTS = False
     assert post(admin_client, token_service_url="https://93.184.215.14/token").status_code == 302
+
+
+def test_a_json_post_is_refused_with_a_message_not_a_blank_form(admin_client: Client) -> None:
+    response = admin_client.post(ADD_URL, {"name": "x"}, content_type="application/json")
+    assert response.status_code == 400
+    assert "Send the form as application/x-www-form-urlencoded" in response.content.decode()
+    assert not OAuth2AuthorizationCode.objects.exists()
