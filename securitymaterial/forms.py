@@ -316,9 +316,10 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
             != validators.endpoint_origin(self.original[field])
         ]
         if self.moved_hosts and not self.secret_entered and "client_secret" not in self.errors:
+            verb = "point" if len(self.moved_hosts) > 1 else "points"
             self.add_error(
                 "client_secret",
-                f"{' and '.join(self.moved_hosts)} now point to another host. Enter the Client "
+                f"{' and '.join(self.moved_hosts)} now {verb} to another host. Enter the Client "
                 "Secret again: the stored one is only sent where it was sent before.",
             )
 

@@ -132,7 +132,7 @@ def test_editing_the_tenant_moves_the_default_urls_and_a_new_host_needs_the_secr
     page.get_by_label("Token Service URL").fill("https://collector.example.net/token")
     page.get_by_role("button", name="Deploy").click()
     expect(page.locator("#div_id_client_secret .invalid-feedback")).to_contain_text(
-        "Token Service URL now point to another host. Enter the Client Secret again"
+        "Token Service URL now points to another host. Enter the Client Secret again"
     )
     artifact.refresh_from_db()
     assert artifact.token_service_url == f"{login}/fabrikam.onmicrosoft.com/oauth2/v2.0/token"

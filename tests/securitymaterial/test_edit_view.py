@@ -205,7 +205,7 @@ def test_pointing_a_url_at_another_host_needs_the_client_secret_again(
     response = edit(admin_client, artifact, **{field: url})
     assert response.status_code == 400
     [error] = response.context[EDIT_ERRORS].errors["client_secret"]
-    assert "now point to another host. Enter the Client Secret again" in error
+    assert "now points to another host. Enter the Client Secret again" in error
     assert database_snapshot() == before
 
 
