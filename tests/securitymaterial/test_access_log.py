@@ -9,7 +9,17 @@ from pathlib import Path
 
 import requests
 
-from tests.processes import read_until, start, stop
+from tests.processes import ROOT, read_until, start, stop
+
+CONFIG = "python:securitymaterial.gunicorn"
+
+
+def test_every_way_of_running_the_web_server_uses_the_config() -> None:
+    for name in ("scripts/run", "Dockerfile", "docker-compose.yml"):
+        text = (ROOT / name).read_text(encoding="utf-8")
+        assert "gunicorn securitymaterial.wsgi" in text or '"gunicorn"' in text, name
+        assert CONFIG in text, name
+        assert "--access-logfile" not in text, name
 
 
 def test_the_access_log_shows_the_callback_path_without_its_query_or_referer(
@@ -21,7 +31,7 @@ def test_the_access_log_shows_the_callback_path_without_its_query_or_referer(
     server = start(
         [
             sys.executable, "-m", "gunicorn", "securitymaterial.wsgi",
-            "--config", "python:securitymaterial.gunicorn",
+            "--config", CONFIG,
             "--bind", "127.0.0.1:0", "--workers", "1", "--no-control-socket",
             "--access-logfile", "/dev/stderr",
         ],
