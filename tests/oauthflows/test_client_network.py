@@ -113,3 +113,21 @@ def test_internal_addresses_are_reached_when_allowed(settings: Any) -> None:
     with MisbehavingTokenEndpoint("truncate") as server, pytest.raises(client.TransientTokenError):
         refresh_at(server.url)
     assert server.connections == 1
+
+
+def test_token_requests_ignore_proxies_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A proxy variable set for other reasons must not receive client secrets, and the
+    address check must see the real destination."""
+    with (
+        MisbehavingTokenEndpoint("truncate") as proxy,
+        MisbehavingTokenEndpoint("truncate") as server,
+    ):
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"):
+            monkeypatch.setenv(name, proxy.url.removesuffix("/token"))
+        with pytest.raises(client.TransientTokenError):
+            refresh_at(server.url)
+    assert (proxy.connections, server.connections) == (0, 1)
