@@ -41,8 +41,15 @@ def locked(pk: int) -> Iterator[OAuth2AuthorizationCode]:
 
 
 @sensitive_variables("result", "artifact")
-def refresh_artifact(pk: int, *, force: bool = False) -> RefreshOutcome:
+def refresh_artifact(
+    pk: int, *, force: bool = False, unless_valid_for: timedelta | None = None
+) -> RefreshOutcome:
     """Refresh if due (or if forced), under the artifact's lock.
+
+    With `unless_valid_for` (a consumer needs a token): refresh unless the access token,
+    read after the lock, stays valid that long. Of many consumers waiting for the same
+    expiring token, the first refreshes and the others find the new token. During a
+    transient outage's backoff they do not call the provider again.
 
     The token request happens while the lock is held: a second process waits, re-reads the
     row and finds it refreshed. The new tokens are committed in the same transaction, before
@@ -58,7 +65,12 @@ def refresh_artifact(pk: int, *, force: bool = False) -> RefreshOutcome:
             artifact.reschedule(now)
             artifact.save(update_fields=["next_refresh_at"])
             return RefreshOutcome(artifact.name, "skipped", "not authorized")
-        if not force and not artifact.refresh_due(now):
+        if unless_valid_for is not None:
+            if artifact.access_token_valid_for(unless_valid_for, now):
+                return RefreshOutcome(artifact.name, "skipped", "still valid")
+            if artifact.error_kind == ErrorKind.TRANSIENT and (artifact.retry_at or now) > now:
+                return RefreshOutcome(artifact.name, "skipped", "backing off")
+        elif not force and not artifact.refresh_due(now):
             # Another process refreshed it while this one waited for the lock, or beat's
             # schedule moved; either way nothing to spend a refresh token on.
             artifact.reschedule(now)

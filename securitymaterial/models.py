@@ -160,6 +160,24 @@ class OAuth2AuthorizationCode(models.Model):
         after = min(lifetime * settings.REFRESH_TOKEN_RENEWAL_FRACTION, latest)
         return self.refresh_token_renewed_at + max(after, timedelta(0))
 
+    def access_token_valid_for(self, margin: timedelta, now: datetime) -> bool:
+        """The stored access token stays valid longer than `margin`. A provider that gave
+        no expiry is taken at its word: the token is used until it is refused."""
+        if not self.access_token:
+            return False
+        return self.access_token_expires_at is None or self.access_token_expires_at - now > margin
+
+    def access_token_margin(self, wanted_seconds: int) -> timedelta:
+        """How long a consumer's token must stay valid: what it asks for, capped at half the
+        lifetime the provider gave the token, so short-lived tokens are not refreshed on
+        every call."""
+        wanted = timedelta(seconds=max(wanted_seconds, 0))
+        if self.access_token_expires_at is None or self.refresh_token_renewed_at is None:
+            return wanted
+        # Both are set from the same moment when a token response is stored.
+        lifetime = self.access_token_expires_at - self.refresh_token_renewed_at
+        return min(wanted, lifetime / 2)
+
     def in_use(self, now: datetime) -> bool:
         window = timedelta(hours=settings.ACCESS_TOKEN_IN_USE_HOURS)
         return self.last_used_at is not None and now - self.last_used_at < window
@@ -344,6 +362,7 @@ class AuditEntry(models.Model):
         AUTHORIZED = "authorized", "Authorized"
         REFRESH_FAILED = "refresh_failed", "Refresh failed"
         AUTHORIZATION_FAILED = "authorization_failed", "Authorization failed"
+        TOKEN_ISSUED = "token_issued", "Access token issued"
 
     artifact = models.ForeignKey(
         OAuth2AuthorizationCode,
