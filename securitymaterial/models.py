@@ -363,6 +363,8 @@ class AuditEntry(models.Model):
         REFRESH_FAILED = "refresh_failed", "Refresh failed"
         AUTHORIZATION_FAILED = "authorization_failed", "Authorization failed"
         TOKEN_ISSUED = "token_issued", "Access token issued"
+        API_TOKEN_CREATED = "api_token_created", "API token created"
+        API_TOKEN_REVOKED = "api_token_revoked", "API token revoked"
 
     artifact = models.ForeignKey(
         OAuth2AuthorizationCode,
@@ -370,8 +372,9 @@ class AuditEntry(models.Model):
         on_delete=models.SET_NULL,
         related_name="audit_entries",
     )
-    # Kept as text so the trail survives the deletion of the artifact or the user.
-    runtime = models.CharField(max_length=16, choices=Runtime.choices)
+    # Kept as text so the trail survives the deletion of the artifact or the user. Both are
+    # blank for entries about API tokens, which belong to no artifact.
+    runtime = models.CharField(max_length=16, choices=Runtime.choices, blank=True)
     artifact_name = models.CharField(max_length=150)
     action = models.CharField(max_length=32, choices=Action.choices)
     actor = models.ForeignKey(
@@ -411,4 +414,14 @@ class AuditEntry(models.Model):
             actor_name=user.get_username() if user is not None else "refresh service",
             changes=changes or [],
             detail=detail[:1000],
+        )
+
+    @classmethod
+    def record_api_token(cls, action: str, token_name: str, user: Any = None) -> AuditEntry:
+        """API tokens are created and revoked outside any artifact; never the token itself."""
+        return cls.objects.create(
+            action=action,
+            actor=user,
+            actor_name=user.get_username() if user is not None else "manage.py",
+            detail=f"API token “{token_name}”"[:1000],
         )

@@ -88,6 +88,8 @@ SECURITY_MATERIAL_KEYS = [key.strip() for key in _keys.replace("\n", ",").split(
 INSTALLED_APPS = [
     "securitymaterial",
     "oauthflows",
+    "api",
+    "ninja",  # its Swagger UI files, served locally
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

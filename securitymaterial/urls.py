@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api import urls as api_urls
 from oauthflows import views as oauth_views
 from oauthflows.urls import CALLBACK_PATH
 from securitymaterial import views
@@ -25,6 +26,7 @@ urlpatterns = [
     path("monitor/integrations/", include((catalogue, "securitymaterial"))),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/v1/", include((api_urls.urlpatterns, "api"), namespace="api")),
     path("admin/", admin.site.urls),
 ]
 

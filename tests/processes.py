@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from django.db import connection
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -64,3 +66,14 @@ def stop(process: subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+def test_database_url() -> str:
+    """The database this test session uses, for the app's own processes."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+test_database_url.__test__ = False  # type: ignore[attr-defined]

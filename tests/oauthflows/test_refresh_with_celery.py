@@ -14,28 +14,16 @@ from typing import Any
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from securitymaterial.models import OAuth2AuthorizationCode, Status
 from tests.conftest import CLIENT_SECRET, TEST_KEY
 from tests.e2e.oauth_server import OAuthServer
 from tests.http_servers import HoldingTokenEndpoint
-from tests.processes import ROOT, read_until, start, stop
+from tests.processes import ROOT, read_until, start, stop, test_database_url
 
 BROKER = "redis://127.0.0.1:6379/15"
 TASK_SUCCEEDED = r"refresh_credential\[[\w-]+\] succeeded in [\d.]+s: '(.*)'"
-
-
-def test_database_url() -> str:
-    """The database this test session uses, for the worker processes."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
-test_database_url.__test__ = False  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -1,0 +1,85 @@
+"""API tokens: how integrations prove who they are to the consumer API."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Runtime
+
+PREFIX = "smt_"
+
+
+def token_hash(token: str) -> str:
+    """A keyed hash: 256 random bits need no slow hash, and without SECRET_KEY a database
+    dump gives nothing to try offline. (Rotating DJANGO_SECRET_KEY invalidates API tokens.)"""
+    key = hmac.new(settings.SECRET_KEY.encode(), b"api-token", hashlib.sha256).digest()
+    return hmac.new(key, token.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+class ApiToken(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    # Limits: blank means any runtime; an empty list means any artifact.
+    runtime = models.CharField(max_length=16, choices=Runtime.choices, blank=True)
+    artifact_names = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def create(
+        cls,
+        name: str,
+        user: Any = None,
+        *,
+        runtime: str = "",
+        artifact_names: list[str] | None = None,
+    ) -> tuple[ApiToken, str]:
+        """A new token; the secret is returned once and only its hash is stored."""
+        secret = PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            name=name,
+            token_hash=token_hash(secret),
+            runtime=runtime,
+            artifact_names=sorted(set(artifact_names or [])),
+            created_by=user,
+        )
+        AuditEntry.record_api_token(AuditEntry.Action.API_TOKEN_CREATED, name, user)
+        return token, secret
+
+    @classmethod
+    def authenticate(cls, secret: str) -> ApiToken | None:
+        if not secret.startswith(PREFIX) or len(secret) > 100:
+            return None
+        token = cls.objects.filter(token_hash=token_hash(secret), revoked_at=None).first()
+        if token is not None:
+            cls.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        return token
+
+    def allows(self, artifact: OAuth2AuthorizationCode) -> bool:
+        if self.runtime and artifact.runtime != self.runtime:
+            return False
+        names = {name.lower() for name in self.artifact_names}
+        return not names or artifact.name.lower() in names
+
+    def revoke(self, user: Any = None) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+            AuditEntry.record_api_token(AuditEntry.Action.API_TOKEN_REVOKED, self.name, user)

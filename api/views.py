@@ -1,0 +1,126 @@
+"""The consumer API (django-ninja: typed endpoints and an OpenAPI 3.1 description generated
+from them). Integrations authenticate with an API token, never a session."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI, Query, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+from pydantic import Field
+
+from api.models import ApiToken
+from oauthflows import access
+from securitymaterial.models import OAuth2AuthorizationCode, Runtime
+
+
+class ApiTokenAuth(HttpBearer):
+    """`Authorization: Bearer <API token>`. Session cookies count for nothing here."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        return ApiToken.authenticate(token)
+
+
+api = NinjaAPI(
+    title="Security Material",
+    version="1",
+    description="Valid access tokens for integrations, by artifact name.",
+    auth=ApiTokenAuth(),
+    urls_namespace="api",
+)
+
+
+class Error(Schema):
+    detail: str
+
+
+class AccessToken(Schema):
+    access_token: str
+    token_type: str = Field(examples=["Bearer"])
+    expires_at: datetime | None = Field(description="ISO 8601, UTC; null if not known")
+    scope: str
+    user_name: str
+    sasl_xoauth2: str = Field(
+        description="base64 of user=<User Name>^Aauth=Bearer <token>^A^A, for SMTP and IMAP"
+    )
+
+
+class AccessTokenQuery(Schema):
+    runtime: Runtime = Runtime.CLOUD
+    min_valid_seconds: int = Field(
+        300,
+        ge=0,
+        le=86400,
+        description="Refresh first if the token expires sooner (capped at half its lifetime)",
+    )
+
+
+def _error(status: int, detail: str, **headers: str) -> HttpResponse:
+    response = api.create_response(None, {"detail": detail}, status=status)  # type: ignore[arg-type]
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+@api.exception_handler(AuthenticationError)
+def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(
+        401,
+        "Send a valid API token as Authorization: Bearer <token>. This one is missing, "
+        "unknown or revoked.",
+        WWW_Authenticate="Bearer",
+    )
+
+
+@api.exception_handler(ValidationError)
+def bad_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    problems = [
+        f"{'.'.join(str(part) for part in error.get('loc', [])[1:]) or 'request'}: "
+        f"{error.get('msg', 'invalid')}"
+        for error in exc.errors[:5]
+    ]
+    return _error(400, "; ".join(problems)[:500])
+
+
+@api.get(
+    "/security-material/{name}/access-token",
+    response={200: AccessToken, 400: Error, 401: Error, 403: Error, 404: Error, 409: Error,
+              503: Error},
+    summary="A valid access token of an OAuth2 Authorization Code artifact",
+)  # fmt: skip
+def access_token(
+    request: HttpRequest, response: HttpResponse, name: str, query: Query[AccessTokenQuery]
+) -> Any:
+    """Refreshed first when it expires within `min_valid_seconds`. 409: an admin must act
+    (authorize, or fix the settings). 503: the provider cannot be reached and no valid
+    token is left; retry after `Retry-After` seconds."""
+    api_token: ApiToken = request.auth  # type: ignore[attr-defined]
+    artifact = OAuth2AuthorizationCode.objects.filter(
+        runtime=query.runtime, name__iexact=name[:150]
+    ).first()
+    if artifact is None:
+        raise HttpError(404, f"No OAuth2 Authorization Code is named “{name[:150]}” in "
+                        f"{Runtime(query.runtime).label}.")  # fmt: skip
+    if not api_token.allows(artifact):
+        raise HttpError(403, f"The API token “{api_token.name}” may not use {artifact.name}.")
+    try:
+        token = access.issue(
+            artifact,
+            min_valid_seconds=query.min_valid_seconds,
+            via=f"API token “{api_token.name}”",
+        )
+    except access.TokenUnavailable as error:
+        if error.needs_person:
+            return _error(409, error.message)
+        return _error(503, error.message, Retry_After=str(error.retry_after or 60))
+    return AccessToken(
+        access_token=token.access_token,
+        token_type=token.token_type,
+        expires_at=token.expires_at,
+        scope=token.scope,
+        user_name=token.user_name,
+        sasl_xoauth2=token.sasl_xoauth2,
+    )

@@ -1,0 +1,87 @@
+"""100 integrations ask at once for a token that is about to expire: the app under
+gunicorn (as in production) makes exactly one refresh, counted at the real OAuth server."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from api.models import ApiToken
+from securitymaterial.models import Status
+from tests.conftest import TEST_KEY
+from tests.e2e.oauth_server import OAuthServer
+from tests.processes import read_until, start, stop, test_database_url
+
+CLIENTS = 100
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a burst needs PostgreSQL's row locks (CI runs it)"
+)
+
+
+@pytest.fixture
+def app_server(tmp_path: Path, transactional_db: None) -> Iterator[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "DATABASE_CONN_MAX_AGE": "0",
+        "SECURITY_MATERIAL_KEYS": TEST_KEY,
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "SECURITY_MATERIAL_VAR_DIR": str(tmp_path),
+    }
+    process = start(
+        [sys.executable, "-m", "gunicorn", "securitymaterial.wsgi",
+         "--config", "python:securitymaterial.gunicorn", "--bind", "127.0.0.1:0",
+         "--workers", "3", "--threads", "8", "--no-control-socket"],
+        env,
+    )  # fmt: skip
+    try:
+        yield read_until(process, r"Listening at: (http://127\.0\.0\.1:\d+)", 60).group(1)
+    finally:
+        stop(process)
+
+
+def test_a_burst_for_an_expiring_token_makes_one_refresh(
+    app_server: str, oauth_server: OAuthServer, make_artifact: Any
+) -> None:
+    oauth_server.register_client(
+        "burst", "burst-secret", "http://localhost/oauth2/callback/", auth_method="body"
+    )
+    now = timezone.now()
+    make_artifact(
+        name="Busy_Mailer", client_id="burst", client_secret="burst-secret",
+        token_service_url=f"{oauth_server.url}/o/token/", status=Status.DEPLOYED,
+        access_token="AT-old", refresh_token=oauth_server.issue_refresh_token("burst"),
+        refresh_token_expiry_days=90, refresh_token_renewed_at=now - timedelta(minutes=59),
+        access_token_expires_at=now + timedelta(seconds=60),
+    )  # fmt: skip
+    _, secret = ApiToken.create("burst-clients")
+    url = f"{app_server}/api/v1/security-material/Busy_Mailer/access-token"
+    barrier, answers = threading.Barrier(CLIENTS), []
+
+    def client() -> None:
+        barrier.wait(timeout=60)
+        response = requests.get(url, headers={"Authorization": f"Bearer {secret}"}, timeout=60)
+        answers.append((response.status_code, response.json().get("access_token")))
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(answers) == CLIENTS
+    assert {status for status, _ in answers} == {200}
+    tokens = {token for _, token in answers}
+    assert len(tokens) == 1 and tokens != {"AT-old"}
+    assert oauth_server.refresh_tokens_issued("burst") == 2  # the first one, and one refresh
