@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api import pages as api_pages
 from api import urls as api_urls
 from oauthflows import views as oauth_views
 from oauthflows.urls import CALLBACK_PATH
@@ -26,6 +27,12 @@ urlpatterns = [
     path("monitor/integrations/", include((catalogue, "securitymaterial"))),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("monitor/integrations/api-tokens/", api_pages.tokens, name="api-tokens"),
+    path(
+        "monitor/integrations/api-tokens/<int:pk>/revoke/",
+        api_pages.revoke,
+        name="api-token-revoke",
+    ),
     path("api/v1/", include((api_urls.urlpatterns, "api"), namespace="api")),
     path("admin/", admin.site.urls),
 ]
