@@ -41,6 +41,15 @@ class OAuthServer:
         )  # fmt: skip
         return result.stdout.strip()
 
+    def revoke_access_token(self, token: str) -> None:
+        """As an admin revoking a session would: introspection calls it inactive."""
+        with sqlite3.connect(self.env["OAUTH_SERVER_DB"]) as db:
+            db.execute(
+                "UPDATE oauth2_provider_accesstoken SET expires = '2000-01-01 00:00:00'"
+                " WHERE token = ?",
+                (token,),
+            )
+
     def refresh_tokens_issued(self, client_id: str) -> int:
         """How many refresh tokens the server has issued to the client (one per grant)."""
         with sqlite3.connect(self.env["OAUTH_SERVER_DB"]) as db:

@@ -65,6 +65,8 @@ OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
     "OAUTH2_VALIDATOR_CLASS": "tests.oauthserver.validators.OneClientAuthMethodValidator",
+    "ACCESS_TOKEN_GENERATOR": "tests.oauthserver.tokens.access_token",
+    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
     "OIDC_ENABLED": True,
     "OIDC_RSA_PRIVATE_KEY": jwk.JWK.generate(kty="RSA", size=2048)
     .export_to_pem(private_key=True, password=None)
