@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "securitymaterial",
     "oauthflows",
     "api",
+    "connectivity",
     "ninja",  # its Swagger UI files, served locally
     "django.contrib.admin",
     "django.contrib.auth",

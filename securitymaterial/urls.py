@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from api import pages as api_pages
 from api import urls as api_urls
+from connectivity import views as connectivity_views
 from oauthflows import views as oauth_views
 from oauthflows.urls import CALLBACK_PATH
 from securitymaterial import views
@@ -28,6 +29,11 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("monitor/integrations/api-tokens/", api_pages.tokens, name="api-tokens"),
+    path(
+        "monitor/integrations/connectivity-tests/",
+        connectivity_views.connectivity_tests,
+        name="connectivity-tests",
+    ),
     path(
         "monitor/integrations/api-tokens/<int:pk>/revoke/",
         api_pages.revoke,

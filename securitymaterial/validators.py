@@ -42,7 +42,7 @@ def validate_name(value: str) -> None:
         )
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host.lower() in LOOPBACK_HOSTS:
         return True
     try:
@@ -136,7 +136,7 @@ def validate_endpoint_url(value: str) -> None:
         host, parts.port or (443 if parts.scheme == "https" else 80)
     ):
         raise ValidationError(INTERNAL_ADDRESS_MESSAGE)
-    if parts.scheme == "http" and not _is_loopback(host):
+    if parts.scheme == "http" and not is_loopback(host):
         raise ValidationError(
             "Use https://. Plain http:// is only allowed for localhost, 127.0.0.1 and [::1]."
         )

@@ -21,16 +21,23 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, Session
+from django.utils import timezone
+
+from securitymaterial.models import Status
+from tests.e2e.oauth_server import USER, OAuthServer
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 INTROSPECTION_CLIENT = ("mail-server", "mail-server-secret")
 MAIL_USER, MAIL_GROUP = "nobody", "nogroup"
+MAILBOX = f"{USER}@example.com"
 
 
 def free_port() -> int:
@@ -230,3 +237,47 @@ def _wait_for_port(port: int, process: subprocess.Popen[str], log: Path) -> None
 def read_maildir(maildirs: Path, user: str) -> list[Any]:
     box = maildirs / user.split("@")[0]
     return [message_from_bytes(p.read_bytes()) for p in sorted(box.glob("*/*")) if p.is_file()]
+
+
+# Fixtures for the tests that send and read mail (tests/*/conftest.py re-export them).
+
+
+@pytest.fixture(scope="session")
+def mail_oauth(oauth_server: OAuthServer) -> OAuthServer:
+    oauth_server.register_client(*INTROSPECTION_CLIENT, "http://localhost/", auth_method="basic")
+    for client_id in ("mailer-app", "long-mailer-app"):
+        oauth_server.register_client(
+            client_id, "mailer-secret", "http://localhost/oauth2/callback/", auth_method="body"
+        )
+    return oauth_server
+
+
+@pytest.fixture
+def maildirs() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="maildirs-") as path:
+        Path(path).chmod(0o755)  # Dovecot's processes must reach the mailboxes
+        yield Path(path)
+
+
+@pytest.fixture
+def smtp_server(mail_oauth: OAuthServer, maildirs: Path) -> Iterator[SubmissionServer]:
+    with submission_server(mail_oauth.url, maildirs) as server:
+        yield server
+
+
+@pytest.fixture
+def imap_server(mail_oauth: OAuthServer, maildirs: Path) -> Iterator[ImapServer]:
+    with dovecot(mail_oauth.url, maildirs) as server:
+        yield server
+
+
+def mailer(oauth: OAuthServer, make_artifact: Any, client_id: str = "mailer-app") -> Any:
+    """An authorized artifact whose access token has expired: the first use refreshes it."""
+    return make_artifact(
+        name="M365_Mailer", client_id=client_id, client_secret="mailer-secret",
+        token_service_url=f"{oauth.url}/o/token/", status=Status.DEPLOYED,
+        user_name=MAILBOX, access_token="expired", refresh_token_expiry_days=90,
+        refresh_token=oauth.issue_refresh_token(client_id),
+        access_token_expires_at=timezone.now() - timedelta(minutes=1),
+        refresh_token_renewed_at=timezone.now() - timedelta(hours=1),
+    )  # fmt: skip

@@ -52,3 +52,8 @@ def page(browser: Browser) -> Iterator[Page]:
 def screenshot_dir(tmp_path: Path) -> Path:
     """docs/ when refreshing the README's screenshots (make screenshots), else a temp dir."""
     return Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
+
+
+from tests.mailservers import imap_server, mail_oauth, maildirs, smtp_server  # noqa: E402
+
+__all__ = ["browser", "imap_server", "mail_oauth", "maildirs", "page", "smtp_server"]

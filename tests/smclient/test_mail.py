@@ -4,71 +4,17 @@ every bearer token at the test OAuth server: send over SMTP, read it back over I
 from __future__ import annotations
 
 import smtplib
-import tempfile
-from collections.abc import Iterator
-from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from api.models import ApiToken
 from securitymaterial.models import OAuth2AuthorizationCode, Status
 from smclient import SecurityMaterial, SecurityMaterialError
-from tests.e2e.oauth_server import USER, OAuthServer
-from tests.mailservers import (
-    INTROSPECTION_CLIENT,
-    ImapServer,
-    SubmissionServer,
-    dovecot,
-    read_maildir,
-    submission_server,
-)
-
-MAILBOX = f"{USER}@example.com"
-
-
-@pytest.fixture(scope="session")
-def mail_oauth(oauth_server: OAuthServer) -> OAuthServer:
-    oauth_server.register_client(*INTROSPECTION_CLIENT, "http://localhost/", auth_method="basic")
-    for client_id in ("mailer-app", "long-mailer-app"):
-        oauth_server.register_client(
-            client_id, "mailer-secret", "http://localhost/oauth2/callback/", auth_method="body"
-        )
-    return oauth_server
-
-
-@pytest.fixture
-def maildirs() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="maildirs-") as path:
-        Path(path).chmod(0o755)  # Dovecot's processes must reach the mailboxes
-        yield Path(path)
-
-
-@pytest.fixture
-def smtp_server(mail_oauth: OAuthServer, maildirs: Path) -> Iterator[SubmissionServer]:
-    with submission_server(mail_oauth.url, maildirs) as server:
-        yield server
-
-
-@pytest.fixture
-def imap_server(mail_oauth: OAuthServer, maildirs: Path) -> Iterator[ImapServer]:
-    with dovecot(mail_oauth.url, maildirs) as server:
-        yield server
-
-
-def mailer(oauth: OAuthServer, make_artifact: Any, client_id: str = "mailer-app") -> Any:
-    """An authorized artifact whose access token has expired: the first use refreshes it."""
-    return make_artifact(
-        name="M365_Mailer", client_id=client_id, client_secret="mailer-secret",
-        token_service_url=f"{oauth.url}/o/token/", status=Status.DEPLOYED,
-        user_name=MAILBOX, access_token="expired", refresh_token_expiry_days=90,
-        refresh_token=oauth.issue_refresh_token(client_id),
-        access_token_expires_at=timezone.now() - timedelta(minutes=1),
-        refresh_token_renewed_at=timezone.now() - timedelta(hours=1),
-    )  # fmt: skip
+from tests.e2e.oauth_server import OAuthServer
+from tests.mailservers import MAILBOX, ImapServer, SubmissionServer, mailer, read_maildir
 
 
 def service(live_server: Any) -> SecurityMaterial:

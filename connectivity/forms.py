@@ -1,0 +1,87 @@
+"""The Connectivity Tests form: one for SMTP, one for IMAP, as the platform has them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from securitymaterial import validators
+from securitymaterial.models import OAuth2AuthorizationCode, Status
+
+PROTECTIONS = [("starttls", "STARTTLS"), ("tls", "TLS"), ("none", "None")]
+# Microsoft 365's hosts (reference: oauth-and-microsoft-identity.md §2.2).
+DEFAULTS = {
+    "smtp": {"host": "smtp.office365.com", "port": 587, "protection": "starttls"},
+    "imap": {"host": "outlook.office365.com", "port": 993, "protection": "tls"},
+}
+
+
+class ConnectivityForm(forms.Form):
+    host = forms.CharField(label="Host", max_length=253)
+    port = forms.IntegerField(
+        label="Port",
+        min_value=1,
+        max_value=65535,
+        error_messages={"invalid": "Enter a port number from 1 to 65535."},
+    )
+    protection = forms.ChoiceField(
+        label="Protection",
+        choices=PROTECTIONS,
+        help_text="None only for a server on this machine (localhost, 127.0.0.1, [::1]).",
+    )
+    authentication = forms.ChoiceField(
+        label="Authentication",
+        choices=[("oauth2-authorization-code", "OAuth2 Authorization Code")],
+    )
+    credential_name = forms.ChoiceField(
+        label="Credential Name",
+        help_text="The artifact whose access token signs in, as its User Name.",
+    )
+    send_to = forms.EmailField(
+        label="Send a test message to",
+        required=False,
+        help_text="Optional. Leave blank to sign in only.",
+    )
+
+    def __init__(self, *args: Any, protocol: str, runtime: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.protocol = protocol
+        self.artifacts = {
+            artifact.name: artifact
+            for artifact in OAuth2AuthorizationCode.objects.filter(runtime=runtime).exclude(
+                status=Status.UNAUTHORIZED
+            )
+        }
+        credential = self.fields["credential_name"]
+        assert isinstance(credential, forms.ChoiceField)
+        credential.choices = [(name, name) for name in self.artifacts]
+        if protocol != "smtp":
+            del self.fields["send_to"]
+        for name, value in DEFAULTS[protocol].items():
+            self.fields[name].initial = value
+
+    def clean_host(self) -> str:
+        host: str = self.cleaned_data["host"].strip().lower()
+        try:
+            validators.validate_endpoint_url(f"https://{host}/")
+        except forms.ValidationError:
+            raise forms.ValidationError(
+                "Enter a host name such as smtp.office365.com, or an IP address."
+            ) from None
+        return host.strip("[]")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        host = data.get("host")
+        if data.get("protection") == "none" and host and not validators.is_loopback(host):
+            self.add_error(
+                "protection",
+                "Without STARTTLS or TLS the access token would cross the network in "
+                "clear text: None is only for a server on this machine.",
+            )
+        return data
+
+    @property
+    def artifact(self) -> OAuth2AuthorizationCode:
+        return self.artifacts[self.cleaned_data["credential_name"]]
