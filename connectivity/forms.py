@@ -55,7 +55,10 @@ class ConnectivityForm(forms.Form):
         }
         credential = self.fields["credential_name"]
         assert isinstance(credential, forms.ChoiceField)
-        credential.choices = [(name, name) for name in self.artifacts]
+        credential.choices = [
+            (name, f"{name} ({artifact.user_name})" if artifact.user_name else name)
+            for name, artifact in self.artifacts.items()
+        ]
         if protocol != "smtp":
             del self.fields["send_to"]
         for name, value in DEFAULTS[protocol].items():

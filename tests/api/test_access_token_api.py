@@ -190,3 +190,25 @@ def test_the_rendered_description_is_a_page_for_signed_in_users_without_a_cdn(
     page = response.content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in page
     assert "cdn" not in page.lower()
+
+
+@responses.activate
+def test_no_token_reaches_the_log(
+    deployed: OAuth2AuthorizationCode, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    OAuth2AuthorizationCode.objects.filter(pk=deployed.pk).update(
+        access_token_expires_at=timezone.now() + timedelta(seconds=30),
+        refresh_token_renewed_at=timezone.now() - timedelta(hours=1),
+    )
+    fresh = {"access_token": "AT-fresh-7f3a", "token_type": "Bearer", "expires_in": 3600,
+             "refresh_token": "RT-fresh-91c2"}  # fmt: skip
+    responses.post(TOKEN_URL, json=fresh)
+    _, secret = ApiToken.create("mailer")
+    assert get(secret).status_code == 200
+    assert get(secret + "x").status_code == 401
+    assert caplog.records
+    for value in (secret, "AT-fresh-7f3a", "RT-fresh-91c2", "AT-live", "RT-1"):
+        assert value not in caplog.text

@@ -114,3 +114,18 @@ def test_it_needs_the_change_permission_and_a_known_tab(
     assert admin_client.get(f"{PAGE}?tab=pop3").status_code == 400
     page = admin_client.get(f"{PAGE}?tab=imap").content.decode()
     assert 'value="outlook.office365.com"' in page and 'value="993"' in page
+
+
+def test_microsofts_smtp_auth_disabled_answer_is_explained() -> None:
+    import smtplib
+
+    from connectivity.checks import _explain_smtp
+
+    error = smtplib.SMTPAuthenticationError(
+        535,
+        b"5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the "
+        b"Mailbox. Visit https://aka.ms/smtp_auth_disabled for more information.",
+    )
+    text = _explain_smtp(error, "smtp.office365.com", 587)
+    assert text.startswith("SMTP AUTH is disabled for this mailbox or tenant.")
+    assert "Set-CASMailbox <mailbox> -SmtpClientAuthenticationDisabled $false" in text

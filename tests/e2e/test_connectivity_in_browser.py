@@ -20,7 +20,7 @@ def run_check(page: Page, tab: str, port: int) -> None:
     page.get_by_label("Port").fill(str(port))
     page.get_by_label("Protection").select_option(label="None")
     expect(page.get_by_label("Authentication")).to_have_value("oauth2-authorization-code")
-    page.get_by_label("Credential Name").select_option(label="M365_Mailer")
+    page.get_by_label("Credential Name").select_option(label=f"M365_Mailer ({MAILBOX})")
     page.get_by_role("button", name="Send").click()
 
 

@@ -23,6 +23,8 @@ class Command(BaseCommand):
             User.objects.create_user(
                 options["username"], f"{options['username']}@example.com", options["password"]
             )
+        # Idempotent: session fixtures defined in several conftest files each register.
+        Application.objects.filter(client_id=options["client_id"]).delete()
         Application.objects.create(
             name=f"{options['auth_method']}:{options['client_id']}",
             client_id=options["client_id"],
