@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Runtime
+from securitymaterial.models import AuditEntry, Runtime
 
 PREFIX = "smt_"
 
@@ -72,11 +72,13 @@ class ApiToken(models.Model):
             cls.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         return token
 
-    def allows(self, artifact: OAuth2AuthorizationCode) -> bool:
-        if self.runtime and artifact.runtime != self.runtime:
+    def allows(self, runtime: str, name: str) -> bool:
+        """Checked before the artifact is looked up: a limited token cannot even learn
+        which other names exist."""
+        if self.runtime and runtime != self.runtime:
             return False
-        names = {name.lower() for name in self.artifact_names}
-        return not names or artifact.name.lower() in names
+        names = {allowed.lower() for allowed in self.artifact_names}
+        return not names or name.lower() in names
 
     def revoke(self, user: Any = None) -> None:
         if self.revoked_at is None:

@@ -98,14 +98,16 @@ def access_token(
     (authorize, or fix the settings). 503: the provider cannot be reached and no valid
     token is left; retry after `Retry-After` seconds."""
     api_token: ApiToken = request.auth  # type: ignore[attr-defined]
+    name = name[:150]
+    if not api_token.allows(query.runtime, name):
+        raise HttpError(403, f"The API token “{api_token.name}” may not use “{name}” in "
+                        f"{Runtime(query.runtime).label}.")  # fmt: skip
     artifact = OAuth2AuthorizationCode.objects.filter(
-        runtime=query.runtime, name__iexact=name[:150]
+        runtime=query.runtime, name__iexact=name
     ).first()
     if artifact is None:
-        raise HttpError(404, f"No OAuth2 Authorization Code is named “{name[:150]}” in "
+        raise HttpError(404, f"No OAuth2 Authorization Code is named “{name}” in "
                         f"{Runtime(query.runtime).label}.")  # fmt: skip
-    if not api_token.allows(artifact):
-        raise HttpError(403, f"The API token “{api_token.name}” may not use {artifact.name}.")
     try:
         token = access.issue(
             artifact,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from securitymaterial import validators
 from securitymaterial.models import OAuth2AuthorizationCode, Status
@@ -65,18 +66,24 @@ class ConnectivityForm(forms.Form):
             self.fields[name].initial = value
 
     def clean_host(self) -> str:
-        host: str = self.cleaned_data["host"].strip().lower()
         try:
-            validators.validate_endpoint_url(f"https://{host}/")
+            return validators.validate_host(self.cleaned_data["host"].strip().lower())
         except forms.ValidationError:
             raise forms.ValidationError(
                 "Enter a host name such as smtp.office365.com, or an IP address."
             ) from None
-        return host.strip("[]")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        host = data.get("host")
+        host, port = data.get("host"), data.get("port")
+        # The access token goes to this host: the same policy as for token endpoints.
+        if (
+            host
+            and port
+            and not settings.ALLOW_PRIVATE_TOKEN_ENDPOINTS
+            and validators.resolves_to_internal(host, port)
+        ):
+            self.add_error("host", validators.INTERNAL_ADDRESS_MESSAGE.replace("URL", "host"))
         if data.get("protection") == "none" and host and not validators.is_loopback(host):
             self.add_error(
                 "protection",

@@ -142,6 +142,15 @@ def validate_endpoint_url(value: str) -> None:
         )
 
 
+def validate_host(value: str) -> str:
+    """A host name or IP address (IPv6 in brackets) and nothing else; returns the host as
+    a connection takes it (lower case, no brackets)."""
+    parts = _split_url(f"https://{value}/")
+    if parts.netloc != value or parts.port is not None or "@" in value:
+        raise ValidationError("Enter only the host name or IP address, without port or path.")
+    return _validate_host(parts)
+
+
 def endpoint_origin(url: str) -> tuple[str, str, int | None]:
     """Scheme, host and port: where a request to this URL goes."""
     try:

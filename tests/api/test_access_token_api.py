@@ -113,6 +113,8 @@ def test_a_token_limited_to_other_artifacts_or_another_runtime_is_403(
     assert get(other_artifact).status_code == 403
     assert get(other_runtime).status_code == 403
     assert get(allowed).status_code == 200
+    # A limited token cannot tell unknown names from names it may not use.
+    assert get(other_artifact, name="Does_Not_Exist").status_code == 403
 
 
 def test_an_unknown_name_is_404(deployed: OAuth2AuthorizationCode) -> None:

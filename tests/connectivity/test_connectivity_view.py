@@ -129,3 +129,16 @@ def test_microsofts_smtp_auth_disabled_answer_is_explained() -> None:
     text = _explain_smtp(error, "smtp.office365.com", 587)
     assert text.startswith("SMTP AUTH is disabled for this mailbox or tenant.")
     assert "Set-CASMailbox <mailbox> -SmtpClientAuthenticationDisabled $false" in text
+
+
+def test_internal_hosts_are_refused_when_private_endpoints_are_not_allowed(
+    admin_client: Client, mail_oauth: OAuthServer, make_artifact: Any, settings: Any
+) -> None:
+    settings.ALLOW_PRIVATE_TOKEN_ENDPOINTS = False
+    mailer(mail_oauth, make_artifact)
+    for host in ("127.0.0.1", "10.1.2.3", "169.254.169.254"):
+        response = send(admin_client, "smtp", host=host, port="25", protection="starttls")
+        assert response.status_code == 400
+        [error] = response.context["form"].errors["host"]
+        assert "This host points to an internal address" in error
+    assert not AuditEntry.objects.filter(action="token_issued").exists()

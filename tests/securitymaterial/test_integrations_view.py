@@ -36,11 +36,21 @@ def test_the_tile_says_how_many_need_a_person(admin_client: Client, make_artifac
 
 def test_tiles_not_built_yet_are_visibly_disabled_not_links(admin_client: Client) -> None:
     html = admin_client.get(URL).content.decode()
-    for title in ("Keystore", "PGP Keys", "Connectivity Tests", "Access Policies"):
+    for title in ("Keystore", "PGP Keys", "Access Policies"):
         assert (
             f'<div class="tile disabled" aria-disabled="true" title="Not available yet">'
             f'<span class="tile-title">{title}</span>'
         ) in html
+
+
+def test_connectivity_tests_and_api_tokens_are_tiles_for_those_who_may_use_them(
+    admin_client: Client, reader_client: Client
+) -> None:
+    html = admin_client.get(URL).content.decode()
+    assert 'href="/monitor/integrations/connectivity-tests/?runtime=cloud"' in html
+    reader = reader_client.get(URL).content.decode()
+    assert "connectivity-tests" not in reader and "api-tokens" not in reader
+    assert 'title="Needs the permission to change security material"' in reader
 
 
 def test_an_unknown_runtime_is_a_400(admin_client: Client) -> None:
