@@ -91,6 +91,14 @@ class _RecordingIMAPSSL(_RecordingIMAP, imaplib.IMAP4_SSL):
     pass
 
 
+def _start(
+    artifact: OAuth2AuthorizationCode, protocol: str, by: str
+) -> tuple[access.IssuedToken, Transcript]:
+    """A valid token (through the API's path) and a transcript that hides it."""
+    token = access.issue(artifact, via=f"Connectivity Test ({protocol}) by {by}")
+    return token, Transcript(secrets=[token.access_token, token.sasl_xoauth2])
+
+
 @sensitive_variables()
 def check_smtp(
     artifact: OAuth2AuthorizationCode,
@@ -102,12 +110,10 @@ def check_smtp(
     by: str,
 ) -> Result:
     """EHLO, STARTTLS (or TLS), AUTH XOAUTH2, and optionally a test message."""
-    transcript = Transcript()
     try:
-        token = access.issue(artifact, via=f"Connectivity Test (SMTP) by {by}")
+        token, transcript = _start(artifact, "SMTP", by)
     except access.TokenUnavailable as error:
         return Result(False, f"No valid access token: {error.message}", [])
-    transcript.secrets += [token.access_token, token.sasl_xoauth2]
     context = ssl.create_default_context()
     smtp: smtplib.SMTP | None = None
     try:
@@ -142,12 +148,10 @@ def check_imap(
     artifact: OAuth2AuthorizationCode, host: str, port: int, protection: str, *, by: str
 ) -> Result:
     """TLS (or STARTTLS), AUTHENTICATE XOAUTH2, SELECT INBOX read-only and count."""
-    transcript = Transcript()
     try:
-        token = access.issue(artifact, via=f"Connectivity Test (IMAP) by {by}")
+        token, transcript = _start(artifact, "IMAP", by)
     except access.TokenUnavailable as error:
         return Result(False, f"No valid access token: {error.message}", [])
-    transcript.secrets += [token.access_token, token.sasl_xoauth2]
     context = ssl.create_default_context()
     imap: imaplib.IMAP4 | None = None
     try:
