@@ -1,6 +1,8 @@
-"""The API Tokens page: create (the token is shown once), list, revoke."""
+"""The API's pages: API Tokens (create, shown once; list; revoke) and the API description."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -13,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from api.forms import ApiTokenForm
 from api.models import ApiToken
+from api.views import api
 
 
 @sensitive_variables("secret")
@@ -40,6 +43,67 @@ def tokens(request: HttpRequest) -> HttpResponse:
     )
     add_never_cache_headers(response)
     return response
+
+
+@require_http_methods(["GET"])
+def description(request: HttpRequest) -> HttpResponse:
+    """The generated OpenAPI description, rendered as a page of operations."""
+    schema = api.get_openapi_schema()
+    operations = []
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": operation.get("summary", ""),
+                    "description": operation.get("description", ""),
+                    "parameters": [_parameter(p) for p in operation.get("parameters", [])],
+                    "responses": [
+                        (code, answer.get("description", ""), _schema_name(answer))
+                        for code, answer in sorted(operation["responses"].items())
+                    ],
+                }
+            )
+    return render(
+        request,
+        "api/description.html",
+        {
+            "info": schema["info"],
+            "openapi": schema["openapi"],
+            "operations": operations,
+            "schemas": schema.get("components", {}).get("schemas", {}),
+        },
+    )
+
+
+def _parameter(parameter: dict[str, Any]) -> dict[str, Any]:
+    schema = parameter.get("schema", {})
+    kind = schema.get("type") or next(
+        (part.get("type") for part in schema.get("allOf", [])), "string"
+    )
+    values = schema.get("enum") or next(
+        (part.get("enum") for part in schema.get("allOf", []) if "enum" in part), None
+    )
+    limits = [f"{name} {schema[key]}" for key, name in (("minimum", "from"), ("maximum", "to"))
+              if key in schema]  # fmt: skip
+    return {
+        "name": parameter["name"],
+        "where": parameter["in"],
+        "required": parameter.get("required", False),
+        "type": kind,
+        "values": ", ".join(map(str, values)) if values else "",
+        "default": schema.get("default", ""),
+        "limits": " ".join(limits),
+        "description": parameter.get("description", ""),
+    }
+
+
+def _schema_name(answer: dict[str, Any]) -> str:
+    ref = str(
+        answer.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+    )
+    return ref.rsplit("/", 1)[-1]
 
 
 @require_POST

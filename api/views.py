@@ -30,6 +30,7 @@ api = NinjaAPI(
     description="Valid access tokens for integrations, by artifact name.",
     auth=ApiTokenAuth(),
     urls_namespace="api",
+    docs_url=None,  # api.pages.description renders it: readable without JavaScript, WCAG AA
 )
 
 

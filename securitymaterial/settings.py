@@ -90,7 +90,6 @@ INSTALLED_APPS = [
     "oauthflows",
     "api",
     "connectivity",
-    "ninja",  # its Swagger UI files, served locally
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

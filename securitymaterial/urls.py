@@ -39,6 +39,7 @@ urlpatterns = [
         api_pages.revoke,
         name="api-token-revoke",
     ),
+    path("api/v1/docs", api_pages.description, name="api-docs"),
     path("api/v1/", include((api_urls.urlpatterns, "api"), namespace="api")),
     path("admin/", admin.site.urls),
 ]

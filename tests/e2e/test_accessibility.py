@@ -1,0 +1,108 @@
+"""Every page of the app passes axe-core's WCAG 2.1 A and AA rules in real Chromium."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.contrib.auth.models import User
+from django.utils import timezone
+from playwright.sync_api import Page
+
+from securitymaterial.models import OAuth2AuthorizationCode, Status
+from tests.conftest import PASSWORD
+
+RULES = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+AXE = Axe()
+
+
+def violations(page: Page, what: str) -> list[str]:
+    results = AXE.run(page, options=RULES)
+    return [
+        f"{what}: {v['id']} ({v['impact']}): {v['help']} at "
+        + "; ".join(
+            f"{node['target'][0]} {node.get('failureSummary', '').splitlines()[-1].strip()}"
+            for node in v["nodes"][:3]
+        )
+        for v in results.response["violations"]
+    ]
+
+
+@pytest.fixture
+def signed_in(page: Page, live_server: Any, transactional_db: None) -> Page:
+    User.objects.create_superuser("ada", "ada@example.com", PASSWORD)
+    page.goto(f"{live_server.url}/accounts/login/")
+    assert violations(page, "sign-in page") == []
+    page.get_by_label("User name").fill("ada")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    return page
+
+
+def artifacts() -> dict[str, OAuth2AuthorizationCode]:
+    now = timezone.now()
+    common = {
+        "provider": "generic", "authorization_url": "https://auth.example.com/authorize",
+        "token_service_url": "https://auth.example.com/token", "client_id": "client-1",
+        "client_secret": "s3cret", "scope": "read", "user_name": "mailer@example.com",
+    }  # fmt: skip
+    deployed = OAuth2AuthorizationCode.objects.create(
+        name="Deployed_App", status=Status.DEPLOYED, access_token="AT", refresh_token="RT",
+        access_token_expires_at=now + timedelta(hours=1), refresh_token_renewed_at=now,
+        refresh_token_expiry_days=90, authorized_at=now, last_attempt_at=now,
+        last_attempt_result="Refreshed", **common,
+    )  # fmt: skip
+    broken = OAuth2AuthorizationCode.objects.create(
+        name="Broken_App", status=Status.ERROR, error_kind="reauthorize",
+        status_reason="The grant was revoked. Choose Authorize to sign in again.", **common,
+    )  # fmt: skip
+    new = OAuth2AuthorizationCode.objects.create(name="New_App", **common)
+    return {"deployed": deployed, "broken": broken, "new": new}
+
+
+def test_every_page_passes_wcag_2_1_a_and_aa(signed_in: Page, live_server: Any) -> None:
+    page, base = signed_in, live_server.url
+    made = artifacts()
+    deployed = f"{base}/monitor/integrations/security-material/{made['deployed'].pk}"
+    pages = {
+        "Integrations and APIs": f"{base}/monitor/integrations/",
+        "Security Material list": f"{base}/monitor/integrations/security-material/",
+        "detail of a deployed artifact": f"{deployed}/",
+        "detail of one that needs a person": (
+            f"{base}/monitor/integrations/security-material/{made['broken'].pk}/"
+        ),
+        "Add form": f"{base}/monitor/integrations/security-material/add/oauth2-authorization-code/",
+        "Edit form": f"{deployed}/edit/",
+        "Delete confirmation": f"{deployed}/delete/",
+        "Connectivity Tests": f"{base}/monitor/integrations/connectivity-tests/",
+        "API Tokens": f"{base}/monitor/integrations/api-tokens/",
+        "callback error page": f"{base}/oauth2/callback/?state=unknown&code=x",
+        "400 page": f"{base}/monitor/integrations/security-material/?page=abc",
+        "404 page": f"{base}/monitor/integrations/security-material/999999/",
+        "API description": f"{base}/api/v1/docs",
+    }
+    problems: list[str] = []
+    for what, url in pages.items():
+        page.goto(url)
+        problems += violations(page, what)
+
+    # Pages with what an action leaves on them: field errors, a new API token, an outcome.
+    page.goto(pages["Add form"])
+    page.get_by_role("button", name="Deploy").click()
+    problems += violations(page, "Add form with errors")
+    page.goto(pages["API Tokens"])
+    page.get_by_label("Name").fill("mailer")
+    page.get_by_role("button", name="Create").click()
+    problems += violations(page, "API Tokens with a new token")
+    page.goto(pages["Connectivity Tests"])
+    page.get_by_label("Host").fill("127.0.0.1")
+    page.get_by_label("Port").fill("1")
+    page.get_by_label("Protection").select_option(label="None")
+    page.get_by_role("button", name="Send").click()
+    problems += violations(page, "Connectivity Tests with an outcome")
+    assert problems == [], "\n".join(problems)
