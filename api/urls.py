@@ -1,5 +1,6 @@
 """The API's URLs. Its views answer for themselves (401 without an API token), so the
-login-required middleware, which would redirect to the sign-in page, leaves them alone."""
+login-required middleware, which would redirect to the sign-in page, leaves them alone.
+The rendered description (api.pages.description) is a page: it needs a signed-in user."""
 
 from __future__ import annotations
 
@@ -16,8 +17,6 @@ def _exempt(patterns: list[Any]) -> list[URLPattern | URLResolver]:
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             _exempt(pattern.url_patterns)
-        elif pattern.name == "openapi-view":
-            pass  # the rendered description is a page like the others: sign in first
         else:  # the API and its openapi.json answer for themselves
             pattern.callback = login_not_required(_no_store(pattern.callback))
     return patterns
