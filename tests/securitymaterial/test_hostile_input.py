@@ -116,3 +116,35 @@ def test_the_url_rule_raises_nothing_but_a_validation_error(value: Any) -> None:
         validators.validate_endpoint_url(value)
     except ValidationError as error:
         assert error.messages and all(len(message) < 400 for message in error.messages)
+
+
+@FUZZ
+@given(
+    name=TEXT | st.sampled_from(["Fuzzed_App", "fuzzed_app"]),
+    runtime=TEXT | st.sampled_from(["cloud", "edge"]),
+    min_valid=TEXT | NUMBERISH,
+    authorization=TEXT | st.sampled_from(["valid", "valid", "Bearer smt_x", "Basic abc"]),
+)
+def test_any_access_token_request_is_answered_in_json_without_a_500(
+    make_artifact: Any, name: str, runtime: str, min_valid: str, authorization: str
+) -> None:
+    from urllib.parse import quote
+
+    from api.models import ApiToken
+
+    if not ApiToken.objects.exists():
+        make_artifact(name="Fuzzed_App")  # never authorized: the best answer is a 409
+        _, secret = ApiToken.create("fuzzer")
+        ApiToken.objects.filter(name="fuzzer").update(name=secret)  # remember it (test only)
+    secret = ApiToken.objects.get().name
+    header = f"Bearer {secret}" if authorization == "valid" else authorization
+    before = database_snapshot()
+    response = Client().get(
+        f"/api/v1/security-material/{quote(name, safe='')}/access-token",
+        {"runtime": runtime, "min_valid_seconds": min_valid},
+        HTTP_AUTHORIZATION=header.replace("\n", " ").replace("\r", " "),
+    )
+    assert response.status_code in (400, 401, 403, 404, 409), response.status_code
+    if response.status_code != 404:
+        assert "detail" in response.json()
+    assert database_snapshot() == before
