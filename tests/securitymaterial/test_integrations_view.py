@@ -71,3 +71,11 @@ def test_an_outsider_is_refused(outsider_client: Client) -> None:
     response = outsider_client.get(URL)
     assert response.status_code == 403
     assert "You are not allowed to do this" in response.content.decode()
+
+
+def test_every_page_has_a_content_security_policy_without_inline_code(
+    admin_client: Client,
+) -> None:
+    policy = admin_client.get(URL)["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
