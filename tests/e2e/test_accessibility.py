@@ -53,6 +53,13 @@ def signed_in(page: Page, live_server: Any, transactional_db: None, csp_violatio
     User.objects.create_superuser("ada", "ada@example.com", PASSWORD)
     page.goto(f"{live_server.url}/accounts/login/")
     assert violations(page, "sign-in page") == []
+    for _ in range(5):  # another user name: the sign-in-paused page
+        page.get_by_label("User name").fill("mallory")
+        page.get_by_label("Password").fill("guess")
+        page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("heading", name="Sign-in paused").is_visible()
+    assert violations(page, "sign-in paused page") == []
+    page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("User name").fill("ada")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
