@@ -31,14 +31,16 @@ class Transcript:
 
     def add(self, who: str, text: str) -> None:
         for line in text.rstrip("\r\n").split("\n"):
-            line = line.rstrip("\r")
             last = self.lines[-1] if self.lines else ""
             if who == "C" and (last.startswith("S: 334") or last.startswith("S: +")):
                 line = REDACTED  # whatever answers a SASL challenge is a credential
-            for secret in self.secrets:
-                if secret:
-                    line = line.replace(secret, "[redacted]")
-            self.lines.append(f"{who}: {line[:300]}")
+            self.lines.append(f"{who}: {self.redact(line.rstrip(chr(13)))[:300]}")
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, "[redacted]")
+        return text
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,8 @@ def check_smtp(
         smtp.quit()
         return Result(True, summary, transcript.lines)
     except (smtplib.SMTPException, OSError, ssl.SSLError) as error:
-        return Result(False, _explain_smtp(error, host, port), transcript.lines)
+        # A server may quote what it was sent in its error.
+        return Result(False, transcript.redact(_explain_smtp(error, host, port)), transcript.lines)
     finally:
         if smtp is not None:
             smtp.close()
@@ -172,7 +175,7 @@ def check_imap(
             transcript.lines,
         )
     except (imaplib.IMAP4.error, OSError, ssl.SSLError, ValueError) as error:
-        return Result(False, _explain_imap(error, host, port), transcript.lines)
+        return Result(False, transcript.redact(_explain_imap(error, host, port)), transcript.lines)
     finally:
         if imap is not None:
             with contextlib.suppress(OSError):

@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from oauthflows import refresh
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
+from smclient import xoauth2
 
 
 class TokenUnavailable(Exception):
@@ -44,7 +45,7 @@ class IssuedToken:
     def sasl_xoauth2(self) -> str:
         """The SASL XOAUTH2 initial response, base64: what SMTP AUTH and IMAP AUTHENTICATE
         send (developers.google.com/gmail/imap/xoauth2-protocol; Microsoft uses the same)."""
-        raw = f"user={self.user_name}\x01auth=Bearer {self.access_token}\x01\x01"
+        raw = xoauth2(self.user_name, self.access_token)
         return base64.b64encode(raw.encode("utf-8")).decode("ascii")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent
@@ -85,9 +86,10 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     if isinstance(exception, BadRequest):
         message = str(exception)
     elif isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1024 / 1024
         message = (
-            "The request is larger than this service accepts (2.5 MB); no field of the form "
-            "needs that much. Nothing was changed."
+            f"The request is larger than this service accepts ({limit:.1f} MB); no field of "
+            "the form needs that much. Nothing was changed."
         )
     elif isinstance(exception, TooManyFieldsSent):
         message = "The request has more fields than any form here. Nothing was changed."

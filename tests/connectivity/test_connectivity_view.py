@@ -4,6 +4,8 @@ the outcome in plain words, a transcript without any token, bad input refused.""
 from __future__ import annotations
 
 import base64
+import socketserver
+import threading
 from typing import Any
 
 import pytest
@@ -142,3 +144,37 @@ def test_internal_hosts_are_refused_when_private_endpoints_are_not_allowed(
         [error] = response.context["form"].errors["host"]
         assert "This host points to an internal address" in error
     assert not AuditEntry.objects.filter(action="token_issued").exists()
+
+
+class _EchoingSMTP(socketserver.StreamRequestHandler):
+    """A careless server that quotes the client's SASL response in its refusal."""
+
+    def handle(self) -> None:
+        self.wfile.write(b"220 echo ESMTP\r\n")
+        while line := self.rfile.readline():
+            if line.upper().startswith(b"EHLO"):
+                self.wfile.write(b"250-echo\r\n250 AUTH XOAUTH2\r\n")
+            elif line.upper().startswith(b"AUTH"):
+                self.wfile.write(b"334 \r\n")
+                blob = self.rfile.readline().strip()
+                self.wfile.write(b"535 5.7.8 rejected " + blob + b"\r\n")
+            else:
+                self.wfile.write(b"221 bye\r\n")
+                return
+
+
+def test_a_server_that_quotes_the_token_in_its_refusal_never_shows_it(
+    admin_client: Client, mail_oauth: OAuthServer, make_artifact: Any
+) -> None:
+    mailer(mail_oauth, make_artifact)
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _EchoingSMTP)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page = send(admin_client, "smtp", port=server.server_address[1]).content.decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "Failed: The server refused the access token." in page
+    assert "rejected [redacted]" in page
+    for secret in secrets_of():
+        assert secret not in page

@@ -169,3 +169,33 @@ def test_many_concurrent_consumers_of_an_expiring_token_cause_one_refresh(
     assert errors == []
     assert len(tokens) == 30 and len(set(tokens)) == 1 and tokens[0] != "AT-old"
     assert oauth_server.refresh_tokens_issued("consumers") == 2  # the first, and one refresh
+
+
+@responses.activate
+def test_a_consumer_that_read_an_expiring_token_finds_the_one_refreshed_meanwhile(
+    make_artifact: Any,
+) -> None:
+    """The check that decides to refresh runs again after the row lock: a consumer that
+    loaded the artifact before another refreshed it spends no refresh token."""
+    stale = artifact_expiring_in(make_artifact, 60)
+    OAuth2AuthorizationCode.objects.filter(pk=stale.pk).update(
+        access_token="AT-refreshed-meanwhile",
+        access_token_expires_at=timezone.now() + timedelta(hours=1),
+        refresh_token_renewed_at=timezone.now(),
+    )
+    assert issue(stale, min_valid_seconds=300).access_token == "AT-refreshed-meanwhile"
+    assert len(responses.calls) == 0
+
+
+def test_use_is_recorded_at_most_once_a_minute(make_artifact: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    artifact = artifact_expiring_in(make_artifact, 3000)
+    issue(artifact)
+    again = OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
+    with CaptureQueriesContext(connection) as queries:
+        issue(again)
+    table = OAuth2AuthorizationCode._meta.db_table
+    assert not [q for q in queries if q["sql"].startswith("UPDATE") and table in q["sql"]]
+    assert AuditEntry.objects.filter(action="token_issued").count() == 2  # still audited
