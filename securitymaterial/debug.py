@@ -68,8 +68,7 @@ class SecretSafeFilter(SafeExceptionReporterFilter):
     def get_post_parameters(self, request: Any) -> Any:
         if request is None:
             return {}
-        cleansed = self._cleansed_parameters(super().get_post_parameters(request))
-        return cleansed
+        return self._cleansed_parameters(super().get_post_parameters(request))
 
     def get_safe_request_meta(self, request: Any) -> dict[str, Any]:
         meta = super().get_safe_request_meta(request)

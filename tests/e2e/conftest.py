@@ -10,6 +10,11 @@ import pytest
 from django.db import connections
 from playwright.sync_api import Browser, Page, sync_playwright
 
+# The mail servers, for the Connectivity Tests in the browser.
+from tests.mailservers import imap_server, mail_oauth, maildirs, smtp_server
+
+__all__ = ["imap_server", "mail_oauth", "maildirs", "smtp_server"]
+
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests
 # make there are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -52,8 +57,3 @@ def page(browser: Browser) -> Iterator[Page]:
 def screenshot_dir(tmp_path: Path) -> Path:
     """docs/ when refreshing the README's screenshots (make screenshots), else a temp dir."""
     return Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
-
-
-from tests.mailservers import imap_server, mail_oauth, maildirs, smtp_server  # noqa: E402
-
-__all__ = ["browser", "imap_server", "mail_oauth", "maildirs", "page", "smtp_server"]
