@@ -21,6 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from oauthflows import client, pkce, refresh
 from oauthflows.models import STATE_LIFETIME, AuthorizationState, digest
+from oauthflows.providers import PROVIDERS
 from oauthflows.providers.base import GENERIC_EXPLANATIONS
 from oauthflows.urls import redirect_url
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
@@ -100,7 +101,9 @@ def start_authorization(artifact: OAuth2AuthorizationCode, request: HttpRequest)
     if artifact.user_name:
         params["login_hint"] = artifact.user_name
     logger.info("authorization started for artifact %s by %s", artifact.name, request.user)
-    return artifact.provider_class.authorization_request_url(artifact.authorization_url, params)
+    return PROVIDERS[artifact.provider].authorization_request_url(
+        artifact.authorization_url, params
+    )
 
 
 @sensitive_variables("code", "record", "result")
@@ -120,7 +123,7 @@ def complete_authorization(request: HttpRequest) -> Outcome:
         raise _changed_meanwhile(artifact)
     try:
         result = client.exchange_code(
-            artifact.provider_class,
+            PROVIDERS[artifact.provider],
             record.token_service_url,
             client.ClientCredentials(artifact.client_id, artifact.client_secret, artifact.send_as),
             code=code,
@@ -248,7 +251,7 @@ def _persist(
         elif result.refresh_token is None:
             reason = (
                 "The provider returned no refresh token, so the credential cannot be kept "
-                f"alive. {artifact.provider_class.no_refresh_token_hint}"
+                f"alive. {PROVIDERS[artifact.provider].no_refresh_token_hint}"
             )
             artifact.forget_tokens()
             artifact.mark_error(reason)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from oauthflows import client
+from oauthflows.providers import PROVIDERS
 from securitymaterial.models import AuditEntry, ErrorKind, OAuth2AuthorizationCode
 
 logger = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def refresh_artifact(
             return RefreshOutcome(artifact.name, "skipped", "not due")
         try:
             result = client.refresh(
-                artifact.provider_class,
+                PROVIDERS[artifact.provider],
                 artifact.token_service_url,
                 client.ClientCredentials(
                     artifact.client_id, artifact.client_secret, artifact.send_as
@@ -166,8 +167,8 @@ def _outage_text(artifact: OAuth2AuthorizationCode) -> str:
 
 def _notify_admins(subject: str, text: str) -> None:
     """Mail everyone who may authorize it; Django's mail settings (console by default)."""
-    perm = Q(user_permissions__codename="change_oauth2authorizationcode") | Q(
-        groups__permissions__codename="change_oauth2authorizationcode"
+    perm = Q(user_permissions__codename="change_artifact") | Q(
+        groups__permissions__codename="change_artifact"
     )
     recipients = sorted(
         set(

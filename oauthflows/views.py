@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from oauthflows import flow
 from securitymaterial.models import OAuth2AuthorizationCode
 
-CHANGE = "securitymaterial.change_oauth2authorizationcode"
+CHANGE = "securitymaterial.change_artifact"
 
 
 @require_POST  # a GET link would let another site start a flow in the admin's name

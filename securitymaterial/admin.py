@@ -12,15 +12,27 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from securitymaterial import services
-from securitymaterial.forms import AUDITED_FIELDS
-from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode
+from securitymaterial.forms import OAuth2AuthorizationCodeForm
+from securitymaterial.models import Artifact, AuditEntry, OAuth2AuthorizationCode
 
+CATALOGUE_FIELDS = (
+    "name",
+    "runtime",
+    "kind",
+    "description",
+    "status",
+    "status_reason",
+    "error_kind",
+    "deployed_by",
+    "deployed_on",
+    "last_used_at",
+)
 # The attributes the audit trail shows anyway, then the state; never the client secret,
 # access token or refresh token themselves.
 SHOWN_FIELDS = (
     "name",
     "runtime",
-    *AUDITED_FIELDS,
+    *OAuth2AuthorizationCodeForm.AUDITED_FIELDS,
     "client_secret_fingerprint",
     "status",
     "status_reason",
@@ -42,28 +54,39 @@ SHOWN_FIELDS = (
 )
 
 
-@admin.register(OAuth2AuthorizationCode)
-class OAuth2AuthorizationCodeAdmin(admin.ModelAdmin[OAuth2AuthorizationCode]):
-    list_display = ("name", "runtime", "provider", "status", "deployed_by", "deployed_on")
-    list_filter = ("runtime", "provider", "status")
-    search_fields = ("name",)
-    fields = SHOWN_FIELDS
-    readonly_fields = SHOWN_FIELDS
-
+class AuditedDeletes(admin.ModelAdmin[Artifact]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # the Security Material pages validate and audit; use them
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def delete_model(self, request: HttpRequest, obj: OAuth2AuthorizationCode) -> None:
+    def delete_model(self, request: HttpRequest, obj: Artifact) -> None:
         services.delete(obj, request.user)
 
-    def delete_queryset(
-        self, request: HttpRequest, queryset: QuerySet[OAuth2AuthorizationCode]
-    ) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Artifact]) -> None:
         for artifact in queryset:
             services.delete(artifact, request.user)
+
+
+@admin.register(Artifact)
+class ArtifactAdmin(AuditedDeletes):
+    """Every type, by the catalogue's fields only: none of them is a secret."""
+
+    list_display = ("name", "runtime", "kind", "status", "deployed_by", "deployed_on")
+    list_filter = ("runtime", "kind", "status")
+    search_fields = ("name",)
+    fields = CATALOGUE_FIELDS
+    readonly_fields = CATALOGUE_FIELDS
+
+
+@admin.register(OAuth2AuthorizationCode)
+class OAuth2AuthorizationCodeAdmin(AuditedDeletes):
+    list_display = ("name", "runtime", "provider", "status", "deployed_by", "deployed_on")
+    list_filter = ("runtime", "provider", "status")
+    search_fields = ("name",)
+    fields = SHOWN_FIELDS
+    readonly_fields = SHOWN_FIELDS
 
 
 @admin.register(AuditEntry)

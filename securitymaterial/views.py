@@ -19,23 +19,22 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from oauthflows.urls import redirect_url
 from securitymaterial import services
-from securitymaterial.forms import OAuth2AuthorizationCodeForm
-from securitymaterial.models import OAuth2AuthorizationCode, Runtime
+from securitymaterial.forms import FORMS, ArtifactForm
+from securitymaterial.forms.authorization_code import redirect_url
+from securitymaterial.models import Artifact, ArtifactType, Runtime
 
-PERM = "securitymaterial.{}_oauth2authorizationcode"
+PERM = "securitymaterial.{}_artifact"
 PAGE_SIZE = 25
 # ?sort= values and the columns they order by.
 # Names sort case-insensitively, the same on every database.
 SORTS: dict[str, F | Lower] = {
     "name": Lower("name"),
-    "type": Lower("name"),  # one type so far
+    "type": F("kind"),
     "status": F("status"),
     "deployed_by": Lower("deployed_by__username"),
     "deployed_on": F("deployed_on"),
 }
-ARTIFACT_TYPES = {"oauth2-authorization-code": OAuth2AuthorizationCode.type_label}
 # ASCII digits only (str.isdigit() also accepts "²" and "①", which int() refuses), and few
 # enough of them for int() and the database.
 PAGE_RE = re.compile(r"[0-9]{1,9}")
@@ -57,6 +56,15 @@ def _sort(request: HttpRequest) -> str:
     value = request.GET.get("sort", "name")
     if value.removeprefix("-") not in SORTS:
         raise BadRequest(f"Cannot sort by “{value[:40]}”. Sort by one of: {', '.join(SORTS)}.")
+    return value
+
+
+def _type_filter(request: HttpRequest) -> str:
+    value = request.GET.get("type", "")
+    if value and value not in ArtifactType.values:
+        raise BadRequest(
+            f"Unknown type “{value[:40]}”. Filter by one of: {', '.join(ArtifactType.values)}."
+        )
     return value
 
 
@@ -102,7 +110,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 @login_not_required
 def healthz(request: HttpRequest) -> HttpResponse:
     """For container health checks: the process serves and the database answers."""
-    OAuth2AuthorizationCode.objects.exists()
+    Artifact.objects.exists()
     return HttpResponse("ok", content_type="text/plain")
 
 
@@ -113,9 +121,9 @@ def home(request: HttpRequest) -> HttpResponse:
 @permission_required(PERM.format("view"), raise_exception=True)
 def integrations(request: HttpRequest) -> HttpResponse:
     runtime = _runtime(request)
-    counts = OAuth2AuthorizationCode.objects.filter(runtime=runtime).aggregate(
+    counts = Artifact.objects.filter(runtime=runtime).aggregate(
         total=Count("pk"),
-        need_person=Count("pk", filter=OAuth2AuthorizationCode.NEEDS_PERSON),
+        need_person=Count("pk", filter=Artifact.NEEDS_PERSON),
     )
     return render(
         request,
@@ -132,12 +140,13 @@ def integrations(request: HttpRequest) -> HttpResponse:
 @permission_required(PERM.format("view"), raise_exception=True)
 def artifact_list(request: HttpRequest) -> HttpResponse:
     runtime, sort, page_number = _runtime(request), _sort(request), _page_number(request)
+    kind = _type_filter(request)
     query = request.GET.get("q", "").strip()[:150]
-    artifacts = OAuth2AuthorizationCode.objects.filter(runtime=runtime).select_related(
-        "deployed_by"
-    )
+    artifacts = Artifact.objects.filter(runtime=runtime).select_related("deployed_by")
     if query:
         artifacts = artifacts.filter(name__icontains=query)
+    if kind:
+        artifacts = artifacts.filter(kind=kind)
     column = SORTS[sort.removeprefix("-")]
     ordering = column.desc() if sort.startswith("-") else column.asc()
     artifacts = artifacts.order_by(ordering, Lower("name"))
@@ -153,13 +162,16 @@ def artifact_list(request: HttpRequest) -> HttpResponse:
             "page": paginator.page(page_number),
             "query": query,
             "sort": sort,
-            "artifact_types": ARTIFACT_TYPES,
+            "kind": kind,
+            "kind_label": ArtifactType(kind).label if kind else "",
+            "artifact_types": ArtifactType.choices,
         },
     )
 
 
-def _get_artifact(pk: int) -> OAuth2AuthorizationCode:
-    return get_object_or_404(OAuth2AuthorizationCode.objects.select_related("deployed_by"), pk=pk)
+def _get_artifact(pk: int) -> Artifact:
+    """The artifact as an instance of its type."""
+    return get_object_or_404(Artifact.objects.select_related("deployed_by"), pk=pk).typed()
 
 
 @permission_required(PERM.format("view"), raise_exception=True)
@@ -168,54 +180,58 @@ def artifact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     audit = artifact.audit_entries.select_related("actor")[:50]
     return render(
         request,
-        "securitymaterial/detail.html",
-        {"artifact": artifact, "audit_entries": audit, "redirect_url": redirect_url()},
+        # Each type's page extends securitymaterial/detail.html with its own attributes.
+        f"securitymaterial/detail/{artifact.kind}.html",
+        {
+            "artifact": artifact,
+            "audit_entries": audit,
+            "redirect_url": redirect_url(),
+        },
     )
 
 
-def _form_page(
-    request: HttpRequest, form: OAuth2AuthorizationCodeForm, **context: Any
-) -> HttpResponse:
+def _form_page(request: HttpRequest, form: ArtifactForm, **context: Any) -> HttpResponse:
     status = 400 if form.is_bound and form.errors else 200
     return render(
         request,
         "securitymaterial/form.html",
-        {"form": form, **form.layout_context(), **context},
+        {"form": form, "title": form.title, **form.layout_context(), **context},
         status=status,
     )
 
 
-@sensitive_post_parameters("client_secret")
+@sensitive_post_parameters()  # every field: custom parameter values may be keys too
 @require_http_methods(["GET", "POST"])
 @permission_required(PERM.format("add"), raise_exception=True)
 def artifact_add(request: HttpRequest, artifact_type: str) -> HttpResponse:
-    if artifact_type not in ARTIFACT_TYPES:
-        raise BadRequest(f"Unknown artifact type “{artifact_type[:40]}”.")
+    if artifact_type not in FORMS:
+        raise BadRequest(
+            f"Unknown artifact type “{artifact_type[:40]}”. Add one of: "
+            f"{', '.join(ArtifactType.values)}."
+        )
     runtime = _runtime(request)
-    form = OAuth2AuthorizationCodeForm(_form_data(request), runtime=runtime)
+    form = FORMS[artifact_type](_form_data(request), runtime=runtime)
     if request.method == "POST" and form.is_valid():
         artifact = services.deploy_new(form, request.user)
         if artifact is not None:
             _deployed_message(request, artifact, form)
             return redirect(artifact_list_url(runtime))
-    return _form_page(request, form, runtime=runtime, title="Add OAuth2 Authorization Code")
+    return _form_page(request, form, runtime=runtime)
 
 
-@sensitive_post_parameters("client_secret")
+@sensitive_post_parameters()  # every field: custom parameter values may be keys too
 @require_http_methods(["GET", "POST"])
 @permission_required(PERM.format("change"), raise_exception=True)
 def artifact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     artifact = _get_artifact(pk)
-    form = OAuth2AuthorizationCodeForm(_form_data(request), instance=artifact)
+    form = FORMS[artifact.kind](_form_data(request), instance=artifact)
     if request.method == "POST" and form.is_valid():
         if services.redeploy(form, request.user):
             _deployed_message(request, artifact, form)
         else:
             messages.info(request, f"Nothing changed in {artifact.name}.")
         return redirect("securitymaterial:detail", pk=artifact.pk)
-    return _form_page(
-        request, form, runtime=artifact.runtime, artifact=artifact, title=f"Edit {artifact.name}"
-    )
+    return _form_page(request, form, runtime=artifact.runtime, artifact=artifact)
 
 
 @require_http_methods(["GET", "POST"])
@@ -233,16 +249,5 @@ def artifact_list_url(runtime: str) -> str:
     return f"{reverse('securitymaterial:list')}?runtime={runtime}"
 
 
-def _deployed_message(
-    request: HttpRequest, artifact: OAuth2AuthorizationCode, form: OAuth2AuthorizationCodeForm
-) -> None:
-    text = f"Deployed {artifact.name}."
-    if form.added_scopes:
-        text += (
-            f" {' '.join(form.added_scopes)} was added to Scope so that "
-            f"{artifact.provider_class.label} returns a refresh token."
-        )
-    text = " ".join([text, *form.url_notes])
-    if artifact.status == "unauthorized":
-        text += " Choose Authorize to sign in and consent."
-    messages.success(request, text)
+def _deployed_message(request: HttpRequest, artifact: Artifact, form: ArtifactForm) -> None:
+    messages.success(request, " ".join([f"Deployed {artifact.name}.", *form.deployed_notes()]))

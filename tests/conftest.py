@@ -49,16 +49,16 @@ def _user(username: str, *codenames: str) -> User:
 def admin_user(db: None) -> User:
     return _user(
         "ada",
-        "view_oauth2authorizationcode",
-        "add_oauth2authorizationcode",
-        "change_oauth2authorizationcode",
-        "delete_oauth2authorizationcode",
+        "view_artifact",
+        "add_artifact",
+        "change_artifact",
+        "delete_artifact",
     )
 
 
 @pytest.fixture
 def reader(db: None) -> User:
-    return _user("rita", "view_oauth2authorizationcode")
+    return _user("rita", "view_artifact")
 
 
 @pytest.fixture
@@ -135,7 +135,10 @@ def raw_rows(table: str) -> list[tuple[Any, ...]]:
 
 def raw_secrets(name: str | None = None) -> list[str]:
     """The client_secret column as stored (ciphertext), optionally of one artifact."""
-    sql = "SELECT client_secret FROM securitymaterial_oauth2authorizationcode"
+    sql = (
+        "SELECT client_secret FROM securitymaterial_oauth2authorizationcode "
+        "JOIN securitymaterial_artifact ON artifact_ptr_id = id"
+    )
     params: list[str] = []
     if name is not None:
         sql += " WHERE name = %s"
@@ -145,8 +148,15 @@ def raw_secrets(name: str | None = None) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def database_snapshot() -> list[tuple[Any, ...]]:
-    """The catalogue tables' contents, to prove a rejected request changed nothing."""
-    return raw_rows("securitymaterial_oauth2authorizationcode") + raw_rows(
-        "securitymaterial_auditentry"
+def catalogue_tables() -> list[str]:
+    return sorted(
+        table
+        for table in connection.introspection.table_names()
+        if table.startswith("securitymaterial_")
     )
+
+
+def database_snapshot() -> list[tuple[Any, ...]]:
+    """The catalogue tables' contents (every type, the audit), to prove a rejected request
+    changed nothing."""
+    return [row for table in catalogue_tables() for row in raw_rows(table)]

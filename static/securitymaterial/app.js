@@ -27,6 +27,19 @@
     select.addEventListener("change", function () { select.form.submit(); });
   });
 
+  // Rows that belong to one kind of User Credentials (Company ID: SuccessFactors).
+  var kind = document.querySelector("#id_credential_kind");
+  function showKindOnly() {
+    document.querySelectorAll("[data-kind-only]").forEach(function (el) {
+      var row = el.closest(".mb-3") || el;
+      row.hidden = el.getAttribute("data-kind-only") !== kind.value;
+    });
+  }
+  if (kind) {
+    kind.addEventListener("change", showKindOnly);
+    showKindOnly();
+  }
+
   var form = document.querySelector("form.artifact-form");
   if (!form) return;
   var templates = JSON.parse(form.getAttribute("data-templates") || "{}");

@@ -4,57 +4,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Field, Layout
 from django import forms
+from django.conf import settings
+from django.urls import reverse
 
-from oauthflows.providers import PROVIDERS, Microsoft365, Provider
-from oauthflows.urls import redirect_url
-from securitymaterial import validators
-from securitymaterial.models import PROVIDER_CHOICES, OAuth2AuthorizationCode, Runtime, SendAs
+from securitymaterial import providers, validators
+from securitymaterial.forms.base import ArtifactForm, choice_error, secret_field
+from securitymaterial.models import OAuth2AuthorizationCode, SendAs
+from securitymaterial.providers import ProviderInfo
 
 URL_FIELDS = ("authorization_url", "token_service_url")
 SCOPE_MAX_LENGTH = 2000
 
-# Shown in the audit trail; Client Secret only ever as "changed".
-AUDITED_FIELDS = (
-    "description",
-    "provider",
-    "tenant",
-    "authorization_url",
-    "token_service_url",
-    "refresh_token_expiry_days",
-    "client_id",
-    "send_as",
-    "user_name",
-    "scope",
-    "use_pkce",
-)
+
+def redirect_url() -> str:
+    """Built from PUBLIC_BASE_URL, never from the request's Host header (proxies lie)."""
+    return settings.PUBLIC_BASE_URL + reverse("oauth2-callback")
 
 
-class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
-    name = forms.CharField(
-        label="Name",
-        max_length=150,
-        validators=[validators.validate_name],
-        help_text="Integrations find the credential by this name. "
-        "It cannot be changed after deploy.",
+class OAuth2AuthorizationCodeForm(ArtifactForm):
+    # Shown in the audit trail; Client Secret only ever as "changed".
+    AUDITED_FIELDS = (
+        "description",
+        "provider",
+        "tenant",
+        "authorization_url",
+        "token_service_url",
+        "refresh_token_expiry_days",
+        "client_id",
+        "send_as",
+        "user_name",
+        "scope",
+        "use_pkce",
     )
-    description = forms.CharField(
-        label="Description",
-        required=False,
-        max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        validators=[validators.validate_free_text],
-    )
+    SECRET_FIELDS = ("client_secret",)
+
     provider = forms.ChoiceField(
         label="Provider",
-        choices=PROVIDER_CHOICES,
-        initial=Microsoft365.id,
-        # Django's default message repeats the value, however long it is.
-        error_messages={
-            "invalid_choice": "Choose " + " or ".join(label for _, label in PROVIDER_CHOICES) + "."
-        },
+        choices=providers.choices,
     )
     tenant = forms.CharField(
         label="Tenant",
@@ -95,20 +83,16 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
         validators=[validators.validate_single_word],
         help_text="The application (client) ID of your app registration.",
     )
-    client_secret = forms.CharField(
-        label="Client Secret",
-        max_length=1000,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        validators=[validators.validate_no_control_characters],
-        help_text="The secret value (not its ID). Stored encrypted; never shown again.",
+    client_secret = secret_field(
+        "Client Secret",
+        1000,
+        "The secret value (not its ID). Stored encrypted; never shown again.",
     )
     send_as = forms.ChoiceField(
         label="Send As",
         choices=SendAs.choices,
         initial=SendAs.BODY,
-        error_messages={
-            "invalid_choice": "Choose " + " or ".join(label for _, label in SendAs.choices) + "."
-        },
+        error_messages=choice_error(SendAs.choices),
         help_text="How the client ID and secret reach the Token Service URL: in the request "
         "body, or as an HTTP Basic Authorization header.",
     )
@@ -155,31 +139,17 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
             "use_pkce",
         )
 
-    def __init__(self, *args: Any, runtime: str = Runtime.CLOUD, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.editing = self.instance.pk is not None
+        default = providers.default()
+        self.fields["provider"].initial = default.id
+        self.fields["provider"].error_messages.update(choice_error(providers.choices()))
         if not self.editing:
-            self.instance.runtime = runtime
-            self.fields["refresh_token_expiry_days"].initial = Microsoft365.default_refresh_days
-        else:
-            self.fields["name"].disabled = True
-            self.fields["name"].help_text = "The name cannot be changed after deploy."
-            self.fields["client_secret"].required = False
-            self.fields[
-                "client_secret"
-            ].help_text = (
-                "Leave blank to keep the stored secret. Stored encrypted; never shown again."
-            )
-        # Snapshot before validation writes cleaned data onto the instance.
-        self.original = {name: getattr(self.instance, name) for name in AUDITED_FIELDS}
-        self.original_secret = self.instance.client_secret if self.editing else ""
+            self.fields["refresh_token_expiry_days"].initial = default.default_refresh_days
         self.added_scopes: list[str] = []
-        self.secret_entered = False
         # URL fields whose host changed in this edit, and notes on what a Tenant change did.
         self.moved_hosts: list[str] = []
         self.url_notes: list[str] = []
-        self.helper = FormHelper()
-        self.helper.form_tag = False
         self.helper.layout = Layout(
             "name",
             "description",
@@ -198,38 +168,17 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
             "use_pkce",
         )
 
-    # Context for the HTML snippets in the layout.
     def layout_context(self) -> dict[str, Any]:
+        tenant_provider = next(p for p in providers.all_providers() if p.needs_tenant)
         return {
             "redirect_url": redirect_url(),
-            "scope_suggestions": Microsoft365.scope_suggestions,
-            "ms_authorize_template": Microsoft365.authorization_url_template,
-            "ms_token_template": Microsoft365.token_url_template,
+            "scope_suggestions": tenant_provider.scope_suggestions,
+            "ms_authorize_template": tenant_provider.authorization_url_template,
+            "ms_token_template": tenant_provider.token_url_template,
         }
 
-    def provider_class(self) -> type[Provider]:
-        return PROVIDERS.get(self.cleaned_data.get("provider", ""), Microsoft365)
-
-    def clean_name(self) -> str:
-        name: str = self.cleaned_data["name"]
-        if self.editing:
-            return self.instance.name
-        clash = OAuth2AuthorizationCode.objects.filter(
-            runtime=self.instance.runtime, name__iexact=name
-        )
-        if clash.exists():
-            runtime = Runtime(self.instance.runtime).label
-            raise forms.ValidationError(
-                f"An artifact named “{name}” already exists in {runtime}. Choose another name."
-            )
-        return name
-
-    def clean_client_secret(self) -> str:
-        secret: str = self.cleaned_data.get("client_secret", "")
-        self.secret_entered = bool(secret)
-        if not secret and self.editing:
-            return self.original_secret  # blank on edit keeps the stored one
-        return secret
+    def provider_class(self) -> ProviderInfo:
+        return providers.get(self.cleaned_data.get("provider", "")) or providers.default()
 
     def clean_scope(self) -> str:
         return " ".join(self.cleaned_data.get("scope", "").split())
@@ -248,7 +197,7 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
             self._complete_scope(provider, data)
         return data
 
-    def _complete_scope(self, provider: type[Provider], data: dict[str, Any]) -> None:
+    def _complete_scope(self, provider: ProviderInfo, data: dict[str, Any]) -> None:
         data["scope"], self.added_scopes = provider.complete_scope(data["scope"])
         if len(data["scope"]) > SCOPE_MAX_LENGTH:
             added = " and ".join(self.added_scopes)
@@ -259,7 +208,7 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
                 f"{len(data['scope']) - SCOPE_MAX_LENGTH} characters.",
             )
 
-    def _clean_tenant_and_urls(self, provider: type[Provider], data: dict[str, Any]) -> None:
+    def _clean_tenant_and_urls(self, provider: ProviderInfo, data: dict[str, Any]) -> None:
         """Fill blank URLs from the tenant; URLs the admin wrote win (national clouds, proxies).
 
         On edit, a changed Tenant also moves URLs that are still the old tenant's defaults;
@@ -315,7 +264,8 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
             and validators.endpoint_origin(data[field])
             != validators.endpoint_origin(self.original[field])
         ]
-        if self.moved_hosts and not self.secret_entered and "client_secret" not in self.errors:
+        entered = self.secret_entered("client_secret")
+        if self.moved_hosts and not entered and "client_secret" not in self.errors:
             verb = "point" if len(self.moved_hosts) > 1 else "points"
             self.add_error(
                 "client_secret",
@@ -323,7 +273,7 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
                 "Secret again: the stored one is only sent where it was sent before.",
             )
 
-    def _clean_refresh_token_expiry(self, provider: type[Provider], data: dict[str, Any]) -> None:
+    def _clean_refresh_token_expiry(self, provider: ProviderInfo, data: dict[str, Any]) -> None:
         if "refresh_token_expiry_days" in self.errors:
             return
         days = data.get("refresh_token_expiry_days")
@@ -348,36 +298,34 @@ class OAuth2AuthorizationCodeForm(forms.ModelForm[OAuth2AuthorizationCode]):
                 f"{provider.max_refresh_days} days{blank}.",
             )
 
-    def changes(self) -> list[dict[str, Any]]:
-        """What changed, for the audit trail; secrets only as a flag."""
-        changed: list[dict[str, Any]] = []
-        for name in AUDITED_FIELDS:
-            old, new = self.original[name], self.cleaned_data.get(name)
-            if old != new and (self.editing or new not in ("", None)):
-                entry = {"field": str(self.fields[name].label), "to": self._shown(name, new)}
-                if self.editing:
-                    entry["from"] = self._shown(name, old)
-                changed.append(entry)
-        secret = {"field": str(self.fields["client_secret"].label), "secret": True}
+    def secret_change(self, name: str) -> dict[str, Any]:
+        change = super().secret_change(name)
         if self.moved_hosts:
-            secret["note"] = (
-                f"entered again because {' and '.join(self.moved_hosts)} moved to another host"
-            )
-            changed.append(secret)
-        elif self.cleaned_data.get("client_secret") != self.original_secret:
-            changed.append(secret)
+            moved = " and ".join(self.moved_hosts)
+            change["note"] = f"entered again because {moved} moved to another host"
+        return change
+
+    def changes(self) -> list[dict[str, Any]]:
+        changed = super().changes()
+        if self.moved_hosts and not any(change.get("secret") for change in changed):
+            changed.append(self.secret_change("client_secret"))
         return changed
 
-    def _shown(self, name: str, value: Any) -> Any:
-        """Choice labels as the admin saw them ("Microsoft 365", not "microsoft365")."""
-        field = self.fields[name]
-        if isinstance(field, forms.ChoiceField):
-            return dict(field.choices).get(value, value)  # type: ignore[arg-type]
-        return value
+    def deployed_notes(self) -> list[str]:
+        notes = []
+        if self.added_scopes:
+            notes.append(
+                f"{' '.join(self.added_scopes)} was added to Scope so that "
+                f"{self.provider_class().label} returns a refresh token."
+            )
+        notes += self.url_notes
+        if self.instance.status == "unauthorized":
+            notes.append("Choose Authorize to sign in and consent.")
+        return notes
 
-    def invalidates_authorization(self) -> bool:
+    def invalidates_tokens(self) -> bool:
         """Another client, secret, scope or server: the stored tokens are not valid for it."""
-        before = {**self.original, "client_secret": self.original_secret}
+        before = {**self.original, **self.original_secrets}
         return self.editing and any(
             before[name] != self.cleaned_data.get(name)
             for name in OAuth2AuthorizationCode.AUTHORIZATION_FIELDS

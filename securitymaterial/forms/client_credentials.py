@@ -1,0 +1,241 @@
+"""The OAuth2 Client Credentials form, with its table of custom parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crispy_forms.layout import HTML, Layout
+from django import forms
+
+from securitymaterial import validators
+from securitymaterial.forms.base import ArtifactForm, choice_error, secret_field
+from securitymaterial.models import (
+    ClientAuthentication,
+    ContentType,
+    OAuth2ClientCredentials,
+    SendAsPartOf,
+)
+from securitymaterial.models.client_credentials import (
+    MAX_CUSTOM_PARAMETERS,
+    RESERVED_PARAMETER_KEYS,
+)
+
+# Headers the service sets itself.
+RESERVED_HEADERS = frozenset({"authorization", "content-type", "content-length", "host"})
+KEY_MAX_LENGTH = 100
+VALUE_MAX_LENGTH = 2000
+BLANK_ROWS = 3
+
+
+class CustomParameterForm(forms.Form):
+    key = forms.CharField(
+        label="Key",
+        required=False,
+        max_length=KEY_MAX_LENGTH,
+        validators=[validators.validate_name],
+    )
+    value = forms.CharField(
+        label="Value",
+        required=False,
+        max_length=VALUE_MAX_LENGTH,
+        strip=False,
+        validators=[validators.validate_no_control_characters],
+    )
+    send_as = forms.ChoiceField(
+        label="Send as Part of",
+        choices=SendAsPartOf.choices,
+        initial=SendAsPartOf.BODY,
+        error_messages=choice_error(SendAsPartOf.choices),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        key = data.get("key", "")
+        if key.lower() in RESERVED_PARAMETER_KEYS:
+            self.add_error("key", f"{key} is set by the service itself; remove this row.")
+        elif data.get("send_as") == SendAsPartOf.HEADER and key.lower() in RESERVED_HEADERS:
+            self.add_error("key", f"The header {key} is set by the service itself.")
+        elif data.get("value") and not key:
+            self.add_error("key", "Enter a key for this value, or clear the row.")
+        return data
+
+
+class BaseCustomParameterFormSet(forms.BaseFormSet[CustomParameterForm]):
+    def add_fields(self, form: CustomParameterForm, index: int | None) -> None:
+        super().add_fields(form, index)
+        # A table row has no label of its own: name each input after its column and row.
+        for field in form.fields.values():
+            css = "form-select" if isinstance(field, forms.ChoiceField) else "form-control"
+            field.widget.attrs.update(
+                {
+                    "class": f"{css} form-control-sm",
+                    "aria-label": f"{field.label} {(index or 0) + 1}",
+                }
+            )
+
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        seen: set[tuple[str, str]] = set()
+        for form in self.forms:
+            key, part = form.cleaned_data.get("key", ""), form.cleaned_data.get("send_as", "")
+            if key and (key.lower(), part) in seen:
+                raise forms.ValidationError(f"The key {key} appears twice in the same part.")
+            seen.add((key.lower(), part))
+
+    def parameters(self) -> list[dict[str, str]]:
+        return [
+            {"key": f.cleaned_data["key"], "value": f.cleaned_data["value"],
+             "send_as": f.cleaned_data["send_as"]}
+            for f in self.forms
+            if f.cleaned_data.get("key")
+        ]  # fmt: skip
+
+
+CustomParameterFormSet: type[BaseCustomParameterFormSet] = forms.formset_factory(  # type: ignore[assignment]
+    CustomParameterForm,
+    formset=BaseCustomParameterFormSet,
+    extra=0,
+    max_num=MAX_CUSTOM_PARAMETERS,
+    absolute_max=MAX_CUSTOM_PARAMETERS,
+    validate_max=True,
+)
+
+
+class OAuth2ClientCredentialsForm(ArtifactForm):
+    AUDITED_FIELDS = (
+        "description",
+        "token_service_url",
+        "client_id",
+        "client_authentication",
+        "scope",
+        "content_type",
+        "resource",
+        "audience",
+    )
+    SECRET_FIELDS = ("client_secret",)
+    SECRETS_REQUIRED_ON_EDIT = True  # as the platform requires
+
+    token_service_url = forms.CharField(
+        label="Token Service URL",
+        max_length=2000,
+        validators=[validators.validate_endpoint_url],
+        help_text="Where the service requests tokens with the client's credentials.",
+    )
+    client_id = forms.CharField(
+        label="Client ID", max_length=255, validators=[validators.validate_single_word]
+    )
+    client_secret = secret_field(
+        "Client Secret",
+        1000,
+        "Enter it on every deploy, edits included. Stored encrypted; never shown again.",
+    )
+    client_authentication = forms.ChoiceField(
+        label="Client Authentication",
+        choices=ClientAuthentication.choices,
+        initial=ClientAuthentication.BODY,
+        error_messages=choice_error(ClientAuthentication.choices),
+        help_text="In the request body, or as an HTTP Basic Authorization header.",
+    )
+    scope = forms.CharField(
+        label="Scope",
+        required=False,
+        max_length=2000,
+        validators=[validators.validate_scope],
+        help_text="Separate scopes with spaces.",
+    )
+    content_type = forms.ChoiceField(
+        label="Content Type",
+        choices=ContentType.choices,
+        initial=ContentType.FORM,
+        error_messages=choice_error(ContentType.choices),
+        help_text="How the token request body is encoded. RFC 6749 servers expect a form; "
+        "some APIs want JSON.",
+    )
+    resource = forms.CharField(
+        label="Resource",
+        required=False,
+        max_length=2000,
+        validators=[validators.validate_single_word],
+        help_text="Sent as resource (RFC 8707) when set.",
+    )
+    audience = forms.CharField(
+        label="Audience",
+        required=False,
+        max_length=2000,
+        validators=[validators.validate_single_word],
+        help_text="Sent as audience when set.",
+    )
+
+    class Meta:
+        model = OAuth2ClientCredentials
+        fields = (
+            "name",
+            "description",
+            "token_service_url",
+            "client_id",
+            "client_secret",
+            "client_authentication",
+            "scope",
+            "content_type",
+            "resource",
+            "audience",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        instance: OAuth2ClientCredentials = self.instance  # type: ignore[assignment]
+        self.original_parameters = instance.custom_parameters if self.editing else []
+        initial = self.original_parameters + [{}] * BLANK_ROWS
+        self.parameters: BaseCustomParameterFormSet = CustomParameterFormSet(
+            self.data if self.is_bound else None,
+            prefix="param",
+            initial=initial[:MAX_CUSTOM_PARAMETERS],
+        )
+        self.helper.layout = Layout(
+            "name",
+            "description",
+            "token_service_url",
+            "client_id",
+            "client_secret",
+            "client_authentication",
+            "scope",
+            "content_type",
+            "resource",
+            "audience",
+            HTML("{% include 'securitymaterial/_custom_parameters.html' %}"),
+        )
+
+    def layout_context(self) -> dict[str, Any]:
+        return {"parameters": self.parameters, "max_parameters": MAX_CUSTOM_PARAMETERS}
+
+    def clean_scope(self) -> str:
+        return " ".join(self.cleaned_data.get("scope", "").split())
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.parameters.is_valid():
+            data["custom_parameters"] = self.parameters.parameters()
+        else:
+            self.add_error(None, "Correct the custom parameters.")
+        return data
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        instance: OAuth2ClientCredentials = self.instance  # type: ignore[assignment]
+        instance.custom_parameters = self.cleaned_data.get("custom_parameters", [])
+
+    def saved_fields(self) -> list[str]:
+        return [*super().saved_fields(), "custom_parameters_json"]
+
+    def invalidates_tokens(self) -> bool:
+        return self.editing and bool(self.changes())
+
+    def changes(self) -> list[dict[str, Any]]:
+        changed = super().changes()
+        new = self.cleaned_data.get("custom_parameters", [])
+        if new != self.original_parameters:
+            # Keys and parts only: values may be API keys.
+            shown = ", ".join(f"{p['key']} ({SendAsPartOf(p['send_as']).label})" for p in new)
+            changed.append({"field": "Custom Parameters", "to": shown or "none"})
+        return changed

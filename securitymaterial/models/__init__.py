@@ -1,0 +1,49 @@
+"""The artifact catalogue. One module per artifact type; TYPES lists them explicitly."""
+
+from __future__ import annotations
+
+from securitymaterial.models.authorization_code import OAuth2AuthorizationCode, SendAs
+from securitymaterial.models.catalogue import (
+    Artifact,
+    ArtifactType,
+    AuditEntry,
+    ErrorKind,
+    Runtime,
+    Status,
+)
+from securitymaterial.models.client_credentials import (
+    ClientAuthentication,
+    ContentType,
+    OAuth2ClientCredentials,
+    SendAsPartOf,
+)
+from securitymaterial.models.credentials import SecureParameter, UserCredentials
+
+# In the order of the platform's Add menu.
+TYPES: dict[str, type[Artifact]] = {
+    model.KIND: model
+    for model in (
+        UserCredentials,
+        SecureParameter,
+        OAuth2ClientCredentials,
+        OAuth2AuthorizationCode,
+    )
+}
+
+__all__ = [
+    "TYPES",
+    "Artifact",
+    "ArtifactType",
+    "AuditEntry",
+    "ClientAuthentication",
+    "ContentType",
+    "ErrorKind",
+    "OAuth2AuthorizationCode",
+    "OAuth2ClientCredentials",
+    "Runtime",
+    "SecureParameter",
+    "SendAs",
+    "SendAsPartOf",
+    "Status",
+    "UserCredentials",
+]

@@ -1,0 +1,228 @@
+"""The catalogue every artifact type shares: name, runtime, type, status, who deployed it,
+and the audit trail.
+
+Design: one `Artifact` table holds what the list, the tile counts, name lookups and the
+audit need; each type keeps its own attributes and encrypted secrets in a table of its own
+(Django multi-table inheritance, one-to-one on the artifact's id). The list never touches a
+ciphertext, names are unique across types by one constraint, and a fifth type is a model
+with its `KIND`, a form and a detail snippet.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Self
+
+from django.conf import settings
+from django.db import connection, models
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class Runtime(models.TextChoices):
+    CLOUD = "cloud", "Cloud Integration"
+    EDGE = "edge", "Edge Integration Cell"
+
+
+class ArtifactType(models.TextChoices):
+    # The slugs appear in URLs and the API; the labels are the platform's words.
+    USER_CREDENTIALS = "user-credentials", "User Credentials"
+    SECURE_PARAMETER = "secure-parameter", "Secure Parameter"
+    OAUTH2_CLIENT_CREDENTIALS = "oauth2-client-credentials", "OAuth2 Client Credentials"
+    OAUTH2_AUTHORIZATION_CODE = "oauth2-authorization-code", "OAuth2 Authorization Code"
+
+
+class Status(models.TextChoices):
+    # The words of the platform we mimic.
+    STORED = "stored", "Stored"
+    DEPLOYED = "deployed", "Deployed"
+    ERROR = "error", "Error"
+    UNAUTHORIZED = "unauthorized", "Unauthorized"
+
+
+class ErrorKind(models.TextChoices):
+    TRANSIENT = "transient", "retrying"
+    REAUTHORIZE = "reauthorize", "re-authorization required"
+    CONFIGURATION = "configuration", "configuration error"
+
+
+class Artifact(models.Model):
+    """What every type has. `typed()` gives the instance of its own type."""
+
+    KIND: ClassVar[str] = ""
+    # A new artifact's status; Stored until a type says otherwise.
+    INITIAL_STATUS: ClassVar[str] = Status.STORED
+    holds_secrets = True  # error reports show it by id only (securitymaterial.debug)
+    NEEDS_PERSON = models.Q(status=Status.ERROR) & ~models.Q(error_kind=ErrorKind.TRANSIENT)
+
+    runtime = models.CharField(max_length=16, choices=Runtime.choices, default=Runtime.CLOUD)
+    name = models.CharField(max_length=150)
+    kind = models.CharField(
+        max_length=32,
+        choices=ArtifactType.choices,
+        default=ArtifactType.OAUTH2_AUTHORIZATION_CODE,
+    )
+    description = models.TextField(blank=True, max_length=1000)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.STORED)
+    # Why the status is what it is, in plain words (the second line under the status).
+    status_reason = models.CharField(max_length=1000, blank=True)
+    error_kind = models.CharField(max_length=16, choices=ErrorKind.choices, blank=True)
+    deployed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    deployed_on = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)  # by a consumer
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # Integrations find a credential by name alone, whatever its type or case.
+            models.UniqueConstraint(
+                "runtime", Lower("name"), name="unique_name_per_runtime_any_case"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.KIND:
+            self.kind = self.KIND
+        if self._state.adding and self.status == Status.STORED:
+            self.status = self.INITIAL_STATUS
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def lock(cls, pk: int) -> Self:
+        """The row, locked until the surrounding transaction ends, read after the lock.
+
+        Everything that writes tokens takes it, so a rotated refresh token is never
+        overwritten by a stale copy and concurrent consumers cause one token request.
+        PostgreSQL (and other databases with row locks): SELECT ... FOR UPDATE, which locks
+        the artifact's row and its type's row. SQLite has no row locks; an UPDATE takes its
+        database write lock, which serialises the same way.
+        """
+        if not connection.in_atomic_block:
+            raise RuntimeError("lock() needs transaction.atomic()")
+        if not connection.features.has_select_for_update:
+            Artifact.objects.filter(pk=pk).update(status=F("status"))
+        return cls.objects.select_for_update().get(pk=pk)
+
+    @property
+    def type_label(self) -> str:
+        return ArtifactType(self.kind).label
+
+    def typed(self) -> Artifact:
+        """The same artifact as an instance of its type (one query unless it already is)."""
+        if self.KIND:
+            return self
+        from securitymaterial.models import TYPES
+
+        return TYPES[self.kind].objects.get(pk=self.pk)
+
+    @property
+    def status_hint(self) -> str:
+        """The second line under the status: why, and what to do."""
+        if self.status == Status.UNAUTHORIZED:
+            return self.status_reason or "Choose Authorize to sign in and consent"
+        if self.status == Status.ERROR and self.error_kind:
+            return f"{ErrorKind(self.error_kind).label.capitalize()}: {self.status_reason}"
+        return self.status_reason
+
+    @property
+    def needs_person(self) -> bool:
+        """Nothing will fix it by itself: someone must authorize or correct the settings.
+        NEEDS_PERSON above is the same rule as a database filter."""
+        return self.status == Status.ERROR and self.error_kind != ErrorKind.TRANSIENT
+
+    def mark_deployed_by(self, user: Any) -> None:
+        self.deployed_by = user
+        self.deployed_on = timezone.now()
+
+    def settings_changed(self) -> None:
+        """An edit changed what stored tokens depend on; types that hold tokens drop them."""
+
+    def mark_error(self, reason: str) -> None:
+        self.status = Status.ERROR
+        self.status_reason = reason[:1000]
+
+
+class AuditEntry(models.Model):
+    """Who did what to which artifact, when. Secret values are never recorded."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        DELETED = "deleted", "Deleted"
+        AUTHORIZED = "authorized", "Authorized"
+        REFRESH_FAILED = "refresh_failed", "Refresh failed"
+        AUTHORIZATION_FAILED = "authorization_failed", "Authorization failed"
+        TOKEN_ISSUED = "token_issued", "Access token issued"
+        TOKEN_FETCH_FAILED = "token_fetch_failed", "Token request failed"
+        SECRET_READ = "secret_read", "Secret read"
+        API_TOKEN_CREATED = "api_token_created", "API token created"
+        API_TOKEN_REVOKED = "api_token_revoked", "API token revoked"
+
+    artifact = models.ForeignKey(
+        Artifact,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_entries",
+    )
+    # Kept as text so the trail survives the deletion of the artifact or the user. Both are
+    # blank for entries about API tokens, which belong to no artifact.
+    runtime = models.CharField(max_length=16, choices=Runtime.choices, blank=True)
+    artifact_name = models.CharField(max_length=150)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    # [{"field": label, "from": old, "to": new}] or [{"field": label, "secret": true}]
+    changes = models.JSONField(default=list, blank=True)
+    detail = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.artifact_name} by {self.actor_name}"
+
+    @classmethod
+    def record(
+        cls,
+        artifact: Artifact,
+        action: str,
+        user: Any = None,
+        *,
+        changes: list[dict[str, Any]] | None = None,
+        detail: str = "",
+        actor: str = "",
+    ) -> AuditEntry:
+        """Write one entry; without a user, `actor` (an API token) or the service acted."""
+        if not actor:
+            actor = user.get_username() if user is not None else "refresh service"
+        return cls.objects.create(
+            # A deleted artifact's entry keeps only its name.
+            artifact_id=None if action == cls.Action.DELETED else artifact.pk,
+            runtime=artifact.runtime,
+            artifact_name=artifact.name,
+            action=action,
+            actor=user,
+            actor_name=actor[:150],
+            changes=changes or [],
+            detail=detail[:1000],
+        )
+
+    @classmethod
+    def record_api_token(cls, action: str, token_name: str, user: Any = None) -> AuditEntry:
+        """API tokens are created and revoked outside any artifact; never the token itself."""
+        return cls.objects.create(
+            action=action,
+            actor=user,
+            actor_name=user.get_username() if user is not None else "manage.py",
+            detail=f"API token “{token_name}”"[:1000],
+        )
