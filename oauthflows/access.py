@@ -16,8 +16,15 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from oauthflows import refresh
-from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
+from oauthflows import client_credentials, refresh
+from securitymaterial.models import (
+    AuditEntry,
+    OAuth2AuthorizationCode,
+    OAuth2ClientCredentials,
+    Status,
+)
+
+TokenHolder = OAuth2AuthorizationCode | OAuth2ClientCredentials
 from smclient import xoauth2
 
 
@@ -50,16 +57,17 @@ class IssuedToken:
 
 
 @sensitive_variables()
-def issue(
-    artifact: OAuth2AuthorizationCode, *, min_valid_seconds: int = 300, via: str
-) -> IssuedToken:
-    """A valid access token of the artifact, refreshed first if it expires too soon.
-    `via` names who asked, for the audit trail (never a token)."""
-    _require_authorized(artifact)
+def issue(artifact: TokenHolder, *, min_valid_seconds: int = 300, via: str) -> IssuedToken:
+    """A valid access token of the artifact, refreshed (or, for client credentials,
+    fetched) first if it expires too soon. `via` names who asked, for the audit trail
+    (never a token)."""
+    if isinstance(artifact, OAuth2AuthorizationCode):
+        _require_authorized(artifact)
+    elif artifact.needs_person:
+        raise _unavailable(artifact)
     margin = artifact.access_token_margin(min_valid_seconds)
     if not artifact.access_token_valid_for(margin, timezone.now()):
-        refresh.refresh_artifact(artifact.pk, unless_valid_for=margin)
-        artifact = OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
+        artifact = _renew(artifact, margin)
         if not artifact.access_token_valid_for(timedelta(0), timezone.now()):
             raise _unavailable(artifact)
     artifact.mark_used(timezone.now())
@@ -68,8 +76,16 @@ def issue(
         access_token=artifact.access_token,
         expires_at=artifact.access_token_expires_at,
         scope=artifact.token_scope or artifact.scope,
-        user_name=artifact.user_name,
+        user_name=getattr(artifact, "user_name", ""),
     )
+
+
+def _renew(artifact: TokenHolder, margin: timedelta) -> TokenHolder:
+    """Through the locked services, so concurrent consumers cause one token request."""
+    if isinstance(artifact, OAuth2ClientCredentials):
+        return client_credentials.fetch_token(artifact.pk, unless_valid_for=margin)
+    refresh.refresh_artifact(artifact.pk, unless_valid_for=margin)
+    return OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
 
 
 def _require_authorized(artifact: OAuth2AuthorizationCode) -> None:
@@ -82,7 +98,7 @@ def _require_authorized(artifact: OAuth2AuthorizationCode) -> None:
         raise _unavailable(artifact)
 
 
-def _unavailable(artifact: OAuth2AuthorizationCode) -> TokenUnavailable:
+def _unavailable(artifact: TokenHolder) -> TokenUnavailable:
     if artifact.needs_person or artifact.status == Status.UNAUTHORIZED:
         return TokenUnavailable(
             f"{artifact.name} needs an admin: {artifact.status_hint}", needs_person=True

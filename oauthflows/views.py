@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from oauthflows import flow
-from securitymaterial.models import OAuth2AuthorizationCode
+from oauthflows import client_credentials, flow
+from securitymaterial.models import OAuth2AuthorizationCode, OAuth2ClientCredentials, Status
 
 CHANGE = "securitymaterial.change_artifact"
 
@@ -21,6 +21,19 @@ CHANGE = "securitymaterial.change_artifact"
 def authorize(request: HttpRequest, pk: int) -> HttpResponse:
     artifact = get_object_or_404(OAuth2AuthorizationCode, pk=pk)
     return redirect(flow.start_authorization(artifact, request))
+
+
+@require_POST
+@permission_required(CHANGE, raise_exception=True)
+def fetch_token(request: HttpRequest, pk: int) -> HttpResponse:
+    """An admin tries the client's settings now, rather than waiting for a consumer."""
+    artifact = get_object_or_404(OAuth2ClientCredentials, pk=pk)
+    artifact = client_credentials.fetch_token(artifact.pk, user=request.user)
+    if artifact.status == Status.DEPLOYED:
+        messages.success(request, f"Fetched a token for {artifact.name}; it is deployed.")
+    else:
+        messages.error(request, f"No token for {artifact.name}: {artifact.status_hint}")
+    return redirect("securitymaterial:detail", pk=artifact.pk)
 
 
 @require_GET

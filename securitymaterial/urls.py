@@ -19,6 +19,7 @@ catalogue = [
     path("security-material/<int:pk>/edit/", views.artifact_edit, name="edit"),
     path("security-material/<int:pk>/delete/", views.artifact_delete, name="delete"),
     path("security-material/<int:pk>/authorize/", oauth_views.authorize, name="authorize"),
+    path("security-material/<int:pk>/fetch-token/", oauth_views.fetch_token, name="fetch-token"),
 ]
 
 urlpatterns = [

@@ -225,6 +225,10 @@ class OAuth2ClientCredentialsForm(ArtifactForm):
         instance: OAuth2ClientCredentials = self.instance  # type: ignore[assignment]
         instance.custom_parameters = self.cleaned_data.get("custom_parameters", [])
 
+    def deployed_notes(self) -> list[str]:
+        return ["Choose Fetch Token on it to try the settings now; otherwise the first consumer "
+                "fetches a token."]  # fmt: skip
+
     def saved_fields(self) -> list[str]:
         return [*super().saved_fields(), "custom_parameters_json"]
 

@@ -111,13 +111,10 @@ class OAuth2AuthorizationCode(HeldAccessToken, Artifact):
     def reschedule(self, now: datetime) -> None:
         self.next_refresh_at = self.compute_next_refresh(now)
 
-    # Consumers may ask many times a second; "in use" is measured in hours.
-    USE_RECORDED_EVERY = timedelta(minutes=1)
-
     def mark_used(self, now: datetime) -> None:
         """A consumer fetched a token. An artifact that was idle now also gets its access
         token refreshed ahead of expiry, so its schedule changes. Written at most once a
-        minute: the token API's hot path need not write on every call."""
+        minute, as Artifact.mark_used."""
         if self.last_used_at is not None and now - self.last_used_at < self.USE_RECORDED_EVERY:
             return
         was_in_use = self.in_use(now)

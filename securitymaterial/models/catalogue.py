@@ -10,6 +10,7 @@ with its `KIND`, a form and a detail snippet.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
 
 from django.conf import settings
@@ -139,6 +140,17 @@ class Artifact(models.Model):
     def mark_deployed_by(self, user: Any) -> None:
         self.deployed_by = user
         self.deployed_on = timezone.now()
+
+    # Consumers may ask many times a second; "in use" is measured in hours.
+    USE_RECORDED_EVERY = timedelta(minutes=1)
+
+    def mark_used(self, now: datetime) -> None:
+        """A consumer used it. Written at most once a minute: the consumer API's hot path
+        need not write on every call."""
+        if self.last_used_at is not None and now - self.last_used_at < self.USE_RECORDED_EVERY:
+            return
+        self.last_used_at = now
+        self.save(update_fields=["last_used_at"])
 
     def settings_changed(self) -> None:
         """An edit changed what stored tokens depend on; types that hold tokens drop them."""

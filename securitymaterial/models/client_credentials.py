@@ -80,6 +80,12 @@ class OAuth2ClientCredentials(HeldAccessToken, Artifact):
     def client_secret_fingerprint(self) -> str:
         return crypto.fingerprint(self.client_secret) if self.client_secret else ""
 
+    @property
+    def status_hint(self) -> str:
+        if self.status == Status.STORED and not self.access_token:
+            return "No token fetched yet: choose Fetch Token to try the settings now."
+        return super().status_hint
+
     def waiting_after_failure(self, now: datetime) -> bool:
         return self.retry_at is not None and now < self.retry_at
 
@@ -94,7 +100,7 @@ class OAuth2ClientCredentials(HeldAccessToken, Artifact):
         self.token_scope = ""
         self.retry_at = None
         self.status = Status.STORED
-        self.status_reason = "No token fetched yet: the first consumer fetches one."
+        self.status_reason = ""
         self.error_kind = ""
 
     def store_token(self, result: TokenResponse, now: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.processes import ROOT, read_until, start, stop
 
@@ -22,14 +24,19 @@ class OAuthServer:
     env: dict[str, str]
 
     def register_client(
-        self, client_id: str, client_secret: str, redirect_uri: str, auth_method: str
+        self,
+        client_id: str,
+        client_secret: str,
+        redirect_uri: str,
+        auth_method: str,
+        grant: str = "authorization-code",
     ) -> None:
         subprocess.run(  # noqa: S603 - our own test server's command
             [
                 sys.executable, "-m", "django", "register_client",
                 "--client-id", client_id, "--client-secret", client_secret,
                 "--redirect-uri", redirect_uri, "--auth-method", auth_method,
-                "--username", USER, "--password", PASSWORD,
+                "--username", USER, "--password", PASSWORD, "--grant", grant,
             ],
             cwd=ROOT, env=self.env, check=True, timeout=60,
         )  # fmt: skip
@@ -50,6 +57,23 @@ class OAuthServer:
                 (token,),
             )
 
+    def token_requests(self) -> list[dict[str, Any]]:
+        """What the token endpoint received so far (tests.oauthserver.middleware)."""
+        path = Path(self.env["OAUTH_SERVER_REQUESTS"])
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    def access_tokens_issued(self, client_id: str) -> int:
+        with sqlite3.connect(self.env["OAUTH_SERVER_DB"]) as db:
+            (count,) = db.execute(
+                "SELECT count(*) FROM oauth2_provider_accesstoken t"
+                " JOIN oauth2_provider_application app ON t.application_id = app.id"
+                " WHERE app.client_id = ?",
+                (client_id,),
+            ).fetchone()
+        return int(count)
+
     def refresh_tokens_issued(self, client_id: str) -> int:
         """How many refresh tokens the server has issued to the client (one per grant)."""
         with sqlite3.connect(self.env["OAUTH_SERVER_DB"]) as db:
@@ -68,6 +92,7 @@ def running_oauth_server(workdir: Path) -> Iterator[OAuthServer]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.oauthserver.settings",
         "OAUTH_SERVER_DB": str(workdir / "provider.sqlite3"),
+        "OAUTH_SERVER_REQUESTS": str(workdir / "token-requests.jsonl"),
     }
     subprocess.run(
         [sys.executable, "-m", "django", "migrate", "--verbosity", "0"],

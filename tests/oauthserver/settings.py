@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "tests.oauthserver",
 ]
 MIDDLEWARE = [
+    "tests.oauthserver.middleware.token_requests",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -17,6 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("--auth-method", choices=["basic", "body"], required=True)
         parser.add_argument("--username", default="alice")
         parser.add_argument("--password", required=True)
+        parser.add_argument("--grant", choices=["authorization-code", "client-credentials"],
+                            default="authorization-code")  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not User.objects.filter(username=options["username"]).exists():
@@ -30,7 +32,9 @@ class Command(BaseCommand):
             client_id=options["client_id"],
             client_secret=options["client_secret"],
             client_type=Application.CLIENT_CONFIDENTIAL,
-            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+            authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS
+            if options["grant"] == "client-credentials"
+            else Application.GRANT_AUTHORIZATION_CODE,
             redirect_uris=options["redirect_uri"],
             algorithm=Application.RS256_ALGORITHM,
         )
