@@ -23,9 +23,9 @@ from securitymaterial.models import (
     OAuth2ClientCredentials,
     Status,
 )
+from smclient import xoauth2
 
 TokenHolder = OAuth2AuthorizationCode | OAuth2ClientCredentials
-from smclient import xoauth2
 
 
 class TokenUnavailable(Exception):
