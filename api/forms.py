@@ -33,6 +33,13 @@ class ApiTokenForm(forms.Form):
         "Blank: all artifacts.",
     )
 
+    can_manage = forms.BooleanField(
+        label="May manage artifacts",
+        required=False,
+        help_text="Also allow the management API: create, change and delete artifacts. "
+        "Integrations that only fetch tokens do not need it.",
+    )
+
     def clean_name(self) -> str:
         name: str = self.cleaned_data["name"]
         if ApiToken.objects.filter(name__iexact=name).exists():
@@ -51,5 +58,6 @@ class ApiTokenForm(forms.Form):
             user,
             runtime=self.cleaned_data["runtime"],
             artifact_names=self.cleaned_data["artifacts"],
+            can_manage=self.cleaned_data["can_manage"],
         )
         return secret

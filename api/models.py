@@ -30,6 +30,9 @@ class ApiToken(models.Model):
     # Limits: blank means any runtime; an empty list means any artifact.
     runtime = models.CharField(max_length=16, choices=Runtime.choices, blank=True)
     artifact_names = models.JSONField(default=list, blank=True)
+    # The management API (create, change, delete artifacts) is a separate right from
+    # fetching tokens and secrets: an integration's token cannot rewrite the catalogue.
+    can_manage = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -51,6 +54,7 @@ class ApiToken(models.Model):
         *,
         runtime: str = "",
         artifact_names: list[str] | None = None,
+        can_manage: bool = False,
     ) -> tuple[ApiToken, str]:
         """A new token; the secret is returned once and only its hash is stored."""
         secret = PREFIX + secrets.token_urlsafe(32)
@@ -59,6 +63,7 @@ class ApiToken(models.Model):
             token_hash=token_hash(secret),
             runtime=runtime,
             artifact_names=sorted(set(artifact_names or [])),
+            can_manage=can_manage,
             created_by=user,
         )
         AuditEntry.record_api_token(AuditEntry.Action.API_TOKEN_CREATED, name, user)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
@@ -14,7 +15,16 @@ from pydantic import Field
 
 from api.models import ApiToken
 from oauthflows import access
-from securitymaterial.models import OAuth2AuthorizationCode, Runtime
+from securitymaterial.models import (
+    Artifact,
+    ArtifactType,
+    AuditEntry,
+    OAuth2AuthorizationCode,
+    OAuth2ClientCredentials,
+    Runtime,
+    SecureParameter,
+    UserCredentials,
+)
 
 
 class ApiTokenAuth(HttpBearer):
@@ -27,7 +37,8 @@ class ApiTokenAuth(HttpBearer):
 api = NinjaAPI(
     title="Security Material",
     version="1",
-    description="Valid access tokens for integrations, by artifact name.",
+    description="Valid access tokens and secrets for integrations, by artifact name; and the "
+    "management of the catalogue for API tokens that may manage.",
     auth=ApiTokenAuth(),
     urls_namespace="api",
     docs_url=None,  # api.pages.description renders it: readable without JavaScript, WCAG AA
@@ -46,16 +57,6 @@ class AccessToken(Schema):
     user_name: str
     sasl_xoauth2: str = Field(
         description="base64 of user=<User Name>^Aauth=Bearer <token>^A^A, for SMTP and IMAP"
-    )
-
-
-class AccessTokenQuery(Schema):
-    runtime: Runtime = Runtime.CLOUD
-    min_valid_seconds: int = Field(
-        300,
-        ge=0,
-        le=86400,
-        description="Refresh first if the token expires sooner (capped at half its lifetime)",
     )
 
 
@@ -86,29 +87,61 @@ def bad_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return _error(400, "; ".join(problems)[:500])
 
 
+class RuntimeQuery(Schema):
+    runtime: Runtime = Runtime.CLOUD
+
+
+class AccessTokenQuery(RuntimeQuery):
+    min_valid_seconds: int = Field(
+        300,
+        ge=0,
+        le=86400,
+        description="Refresh first if the token expires sooner (capped at half its lifetime)",
+    )
+
+
+class Secret(Schema):
+    name: str
+    type: str = Field(examples=[ArtifactType.USER_CREDENTIALS.value])
+    user: str | None = Field(None, description="User Credentials only")
+    password: str | None = Field(None, description="User Credentials only")
+    company_id: str | None = Field(None, description="User Credentials of SuccessFactors only")
+    value: str | None = Field(None, description="Secure Parameter only")
+
+
+def find(api_token: ApiToken, runtime: str, name: str) -> Artifact:
+    """The artifact of that name, whatever its type; 403 before the lookup if the token may
+    not use it, so a limited token cannot even learn which other names exist."""
+    name = name[:150]
+    label = Runtime(runtime).label
+    if not api_token.allows(runtime, name):
+        raise HttpError(403, f"The API token “{api_token.name}” may not use “{name}” in {label}.")
+    artifact = Artifact.objects.filter(runtime=runtime, name__iexact=name).first()
+    if artifact is None:
+        raise HttpError(404, f"No artifact is named “{name}” in {label}.")
+    return artifact.typed()
+
+
 @api.get(
     "/security-material/{name}/access-token",
     response={200: AccessToken, 400: Error, 401: Error, 403: Error, 404: Error, 409: Error,
               503: Error},
-    summary="A valid access token of an OAuth2 Authorization Code artifact",
+    summary="A valid access token of an OAuth2 Authorization Code or Client Credentials artifact",
 )  # fmt: skip
 def access_token(
     request: HttpRequest, response: HttpResponse, name: str, query: Query[AccessTokenQuery]
 ) -> Any:
-    """Refreshed first when it expires within `min_valid_seconds`. 409: an admin must act
-    (authorize, or fix the settings). 503: the provider cannot be reached and no valid
-    token is left; retry after `Retry-After` seconds."""
+    """Refreshed (or fetched) first when it expires within `min_valid_seconds`. 409: an
+    admin must act (authorize, or fix the settings). 503: the provider cannot be reached and
+    no valid token is left; retry after `Retry-After` seconds."""
     api_token: ApiToken = request.auth  # type: ignore[attr-defined]
-    name = name[:150]
-    if not api_token.allows(query.runtime, name):
-        raise HttpError(403, f"The API token “{api_token.name}” may not use “{name}” in "
-                        f"{Runtime(query.runtime).label}.")  # fmt: skip
-    artifact = OAuth2AuthorizationCode.objects.filter(
-        runtime=query.runtime, name__iexact=name
-    ).first()
-    if artifact is None:
-        raise HttpError(404, f"No OAuth2 Authorization Code is named “{name}” in "
-                        f"{Runtime(query.runtime).label}.")  # fmt: skip
+    artifact = find(api_token, query.runtime, name)
+    if not isinstance(artifact, OAuth2AuthorizationCode | OAuth2ClientCredentials):
+        raise HttpError(
+            404,
+            f"“{artifact.name}” is {artifact.type_label}: it has no access token. "
+            f"Read it with GET /api/v1/security-material/{artifact.name}.",
+        )
     try:
         token = access.issue(
             artifact,
@@ -127,3 +160,41 @@ def access_token(
         user_name=token.user_name,
         sasl_xoauth2=token.sasl_xoauth2,
     )
+
+
+@api.get(
+    "/security-material/{name}",
+    response={200: Secret, 400: Error, 401: Error, 403: Error, 404: Error},
+    summary="The user and password of User Credentials, or the value of a Secure Parameter",
+)
+def secret(request: HttpRequest, name: str, query: Query[RuntimeQuery]) -> Any:
+    """Every read is in the artifact's audit trail. OAuth artifacts hand out access tokens
+    instead: GET …/access-token."""
+    api_token: ApiToken = request.auth  # type: ignore[attr-defined]
+    artifact = find(api_token, query.runtime, name)
+    answer = Secret(
+        name=artifact.name,
+        type=artifact.kind,
+        user=None,
+        password=None,
+        company_id=None,
+        value=None,
+    )
+    if isinstance(artifact, UserCredentials):
+        answer.user, answer.password = artifact.user, artifact.password
+        answer.company_id = artifact.company_id or None
+    elif isinstance(artifact, SecureParameter):
+        answer.value = artifact.value
+    else:
+        raise HttpError(404, f"“{artifact.name}” is {artifact.type_label}: get a token with "
+                        f"GET /api/v1/security-material/{artifact.name}/access-token.")  # fmt: skip
+    artifact.mark_used(timezone.now())
+    AuditEntry.record(
+        artifact, AuditEntry.Action.SECRET_READ, detail=f"Read by API token “{api_token.name}”"
+    )
+    return answer
+
+
+from api import manage  # noqa: E402 - registers the management API on `api`
+
+__all__ = ["api", "manage"]

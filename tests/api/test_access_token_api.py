@@ -121,7 +121,7 @@ def test_an_unknown_name_is_404(deployed: OAuth2AuthorizationCode) -> None:
     _, secret = ApiToken.create("mailer")
     response = get(secret, name="Nope")
     assert response.status_code == 404
-    assert "No OAuth2 Authorization Code is named “Nope”" in response.json()["detail"]
+    assert "No artifact is named “Nope”" in response.json()["detail"]
 
 
 def test_an_unauthorized_artifact_is_409_saying_what_to_do(make_artifact: Any) -> None:

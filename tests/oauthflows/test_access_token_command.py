@@ -86,7 +86,7 @@ def test_an_artifact_that_needs_a_person_exits_78(make_artifact: Any) -> None:
 
 
 def test_an_unknown_name_or_bad_option_is_a_clear_error(db: None) -> None:
-    with pytest.raises(CommandError, match="No OAuth2 Authorization Code is named 'Nope'"):
+    with pytest.raises(CommandError, match="Client Credentials artifact is named 'Nope'"):
         run("Nope")
     with pytest.raises(CommandError, match="--min-valid-seconds must be from 0 to 86400"):
         run("Nope", "--min-valid-seconds", "-5")

@@ -19,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--artifact", action="append", default=[], help="allow only this artifact (repeat)"
         )
+        parser.add_argument("--manage", action="store_true", help="also allow the management API")
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["name"].strip()
@@ -27,7 +28,10 @@ class Command(BaseCommand):
         if ApiToken.objects.filter(name=name).exists():
             raise CommandError(f"An API token named {name!r} exists already.")
         _, secret = ApiToken.create(
-            name, runtime=options["runtime"], artifact_names=options["artifact"]
+            name,
+            runtime=options["runtime"],
+            artifact_names=options["artifact"],
+            can_manage=options["manage"],
         )
         self.stderr.write(f"Created the API token {name!r}. It is shown once; store it now.")
         self.stdout.write(secret)

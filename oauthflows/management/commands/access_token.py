@@ -7,7 +7,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from oauthflows import access
-from securitymaterial.models import OAuth2AuthorizationCode, Runtime
+from securitymaterial.models import (
+    Artifact,
+    OAuth2AuthorizationCode,
+    OAuth2ClientCredentials,
+    Runtime,
+)
 
 # sysexits.h: a script can tell "try again later" from "someone must act".
 EX_TEMPFAIL = 75
@@ -37,13 +42,14 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not 0 <= options["min_valid_seconds"] <= 86400:
             raise CommandError("--min-valid-seconds must be from 0 to 86400.")
-        artifact = OAuth2AuthorizationCode.objects.filter(
+        found = Artifact.objects.filter(
             runtime=options["runtime"], name__iexact=options["name"]
         ).first()
-        if artifact is None:
+        artifact = found.typed() if found is not None else None
+        if not isinstance(artifact, OAuth2AuthorizationCode | OAuth2ClientCredentials):
             raise CommandError(
-                f"No OAuth2 Authorization Code is named {options['name'][:150]!r} in "
-                f"{Runtime(options['runtime']).label}."
+                f"No OAuth2 Authorization Code or Client Credentials artifact is named "
+                f"{options['name'][:150]!r} in {Runtime(options['runtime']).label}."
             )
         try:
             token = access.issue(
