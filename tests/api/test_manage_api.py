@@ -124,7 +124,8 @@ def test_a_name_taken_by_any_type_in_any_case_is_a_conflict(manager: Client) -> 
         ("oauth2-client-credentials", {**CREATE["oauth2-client-credentials"], "custom_parameters":
                                        [{"key": f"k{i}"} for i in range(21)]}, "custom_parameters"),
         ("oauth2-authorization-code", {**CREATE["oauth2-authorization-code"],
-                                       "refresh_token_expiry_days": 1}, "refresh_token_expiry_days"),
+                                       "refresh_token_expiry_days": 1},
+         "refresh_token_expiry_days"),
     ],
 )  # fmt: skip
 def test_bad_input_gets_field_errors_and_changes_nothing(
