@@ -112,7 +112,7 @@ class Artifact(models.Model):
 
     @property
     def type_label(self) -> str:
-        return ArtifactType(self.kind).label
+        return ArtifactType(self.KIND or self.kind).label
 
     def typed(self) -> Artifact:
         """The same artifact as an instance of its type (one query unless it already is)."""

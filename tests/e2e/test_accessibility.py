@@ -12,7 +12,13 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import Page
 
-from securitymaterial.models import OAuth2AuthorizationCode, Status
+from securitymaterial.models import (
+    OAuth2AuthorizationCode,
+    OAuth2ClientCredentials,
+    SecureParameter,
+    Status,
+    UserCredentials,
+)
 from tests.conftest import PASSWORD
 
 RULES = {
@@ -66,7 +72,7 @@ def signed_in(page: Page, live_server: Any, transactional_db: None, csp_violatio
     return page
 
 
-def artifacts() -> dict[str, OAuth2AuthorizationCode]:
+def artifacts() -> dict[str, Any]:
     now = timezone.now()
     common = {
         "provider": "generic", "authorization_url": "https://auth.example.com/authorize",
@@ -84,7 +90,16 @@ def artifacts() -> dict[str, OAuth2AuthorizationCode]:
         status_reason="The grant was revoked. Choose Authorize to sign in again.", **common,
     )  # fmt: skip
     new = OAuth2AuthorizationCode.objects.create(name="New_App", **common)
-    return {"deployed": deployed, "broken": broken, "new": new}
+    user = UserCredentials.objects.create(name="Erp_User", user="erp", password="pw")
+    parameter = SecureParameter.objects.create(name="Erp_Key", value="v")
+    client = OAuth2ClientCredentials.objects.create(
+        name="Erp_Client", token_service_url="https://auth.example.com/token", client_id="c",
+        client_secret="s", status=Status.ERROR, error_kind="transient",
+        status_reason="The Token Service URL could not be reached.",
+        custom_parameters_json='[{"key": "X-Api", "value": "1", "send_as": "header"}]',
+    )  # fmt: skip
+    return {"deployed": deployed, "broken": broken, "new": new, "user": user,
+            "parameter": parameter, "client": client}  # fmt: skip
 
 
 def test_every_page_passes_wcag_2_1_a_and_aa_and_keeps_to_the_csp(
@@ -109,16 +124,27 @@ def test_every_page_passes_wcag_2_1_a_and_aa_and_keeps_to_the_csp(
         "400 page": f"{base}/monitor/integrations/security-material/?page=abc",
         "404 page": f"{base}/monitor/integrations/security-material/999999/",
         "API description": f"{base}/api/v1/docs",
+        "list filtered by type": (
+            f"{base}/monitor/integrations/security-material/?type=user-credentials"
+        ),
     }
+    for kind, key in (("user-credentials", "user"), ("secure-parameter", "parameter"),
+                      ("oauth2-client-credentials", "client")):  # fmt: skip
+        item = f"{base}/monitor/integrations/security-material/{made[key].pk}"
+        pages[f"Add {kind}"] = f"{base}/monitor/integrations/security-material/add/{kind}/"
+        pages[f"detail of {kind}"] = f"{item}/"
+        pages[f"Edit {kind}"] = f"{item}/edit/"
     problems: list[str] = []
     for what, url in pages.items():
         page.goto(url)
         problems += violations(page, what)
 
     # Pages with what an action leaves on them: field errors, a new API token, an outcome.
-    page.goto(pages["Add form"])
-    page.get_by_role("button", name="Deploy").click()
-    problems += violations(page, "Add form with errors")
+    for form in ("Add form", "Add user-credentials", "Add secure-parameter",
+                 "Add oauth2-client-credentials"):  # fmt: skip
+        page.goto(pages[form])
+        page.get_by_role("button", name="Deploy").click()
+        problems += violations(page, f"{form} with errors")
     page.goto(pages["API Tokens"])
     page.get_by_label("Name").fill("mailer")
     page.get_by_role("button", name="Create").click()
