@@ -100,14 +100,20 @@ class Artifact(models.Model):
 
         Everything that writes tokens takes it, so a rotated refresh token is never
         overwritten by a stale copy and concurrent consumers cause one token request.
-        PostgreSQL (and other databases with row locks): SELECT ... FOR UPDATE, which locks
-        the artifact's row and its type's row. SQLite has no row locks; an UPDATE takes its
+        PostgreSQL (and other databases with row locks): SELECT ... FOR UPDATE of the
+        artifact's row and its type's row. SQLite has no row locks; an UPDATE takes its
         database write lock, which serialises the same way.
         """
         if not connection.in_atomic_block:
             raise RuntimeError("lock() needs transaction.atomic()")
         if not connection.features.has_select_for_update:
             Artifact.objects.filter(pk=pk).update(status=F("status"))
+            return cls.objects.get(pk=pk)
+        # The catalogue row first, then the type's: the order every save of a type takes
+        # (Django writes the parent table first), so two transactions never wait on each
+        # other in a circle. One SELECT ... FOR UPDATE over the join would lock the two rows
+        # in whatever order the plan scans them.
+        Artifact.objects.select_for_update().filter(pk=pk).values_list("pk").get()
         return cls.objects.select_for_update().get(pk=pk)
 
     @property

@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from api.models import ApiToken
-from securitymaterial.models import Status
+from securitymaterial.models import OAuth2ClientCredentials, Status
 from tests.conftest import TEST_KEY
 from tests.e2e.oauth_server import OAuthServer
 from tests.processes import read_until, start, stop, test_database_url
@@ -85,3 +85,35 @@ def test_a_burst_for_an_expiring_token_makes_one_refresh(
     tokens = {token for _, token in answers}
     assert len(tokens) == 1 and tokens != {"AT-old"}
     assert oauth_server.refresh_tokens_issued("burst") == 2  # the first one, and one refresh
+
+
+def test_fifty_consumers_of_a_client_credentials_artifact_cause_one_token_request(
+    app_server: str, oauth_server: OAuthServer, db: None
+) -> None:
+    oauth_server.register_client(
+        "cc-burst", "cc-burst-secret", "http://localhost/unused", auth_method="body",
+        grant="client-credentials",
+    )  # fmt: skip
+    OAuth2ClientCredentials.objects.create(
+        name="Busy_Client", token_service_url=f"{oauth_server.url}/o/token/",
+        client_id="cc-burst", client_secret="cc-burst-secret", scope="read",
+    )  # fmt: skip
+    _, secret = ApiToken.create("cc-burst-clients")
+    url = f"{app_server}/api/v1/security-material/Busy_Client/access-token"
+    consumers = 50
+    barrier, answers = threading.Barrier(consumers), []
+
+    def client() -> None:
+        barrier.wait(timeout=60)
+        response = requests.get(url, headers={"Authorization": f"Bearer {secret}"}, timeout=60)
+        answers.append((response.status_code, response.json().get("access_token")))
+
+    threads = [threading.Thread(target=client) for _ in range(consumers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(answers) == consumers
+    assert {status for status, _ in answers} == {200}
+    assert len({token for _, token in answers}) == 1
+    assert oauth_server.access_tokens_issued("cc-burst") == 1
