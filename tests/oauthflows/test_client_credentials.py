@@ -149,3 +149,34 @@ def test_a_token_within_five_minutes_of_expiry_is_replaced(
 
     assert issued.access_token != old
     assert oauth_server.access_tokens_issued("cc-expiring") == 2
+
+
+def test_a_consumer_that_loaded_a_stale_copy_finds_the_new_token_under_the_lock(
+    make_client_credentials: Any, oauth_server: OAuthServer
+) -> None:
+    """What makes concurrent consumers cause one request: the check is made again after the
+    lock, on the row as it is now, not on the copy the consumer read before."""
+    stale = make_client_credentials("cc-stale")
+    fresh = fetch_token(stale.pk)  # another consumer got there first
+    assert stale.access_token == "" and fresh.access_token
+
+    again = access.issue(stale, via="a consumer with a stale copy")
+
+    assert again.access_token == fresh.access_token
+    assert oauth_server.access_tokens_issued("cc-stale") == 1
+
+
+def test_after_a_transient_failure_consumers_wait_before_the_provider_is_asked_again(
+    make_client_credentials: Any, oauth_server: OAuthServer
+) -> None:
+    artifact = make_client_credentials("cc-down", token_service_url="http://127.0.0.1:9/token")
+    artifact = fetch_token(artifact.pk)
+    assert artifact.status == Status.ERROR and artifact.error_kind == ErrorKind.TRANSIENT
+    assert artifact.retry_at is not None and artifact.retry_at > timezone.now()
+    attempted = artifact.last_attempt_at
+
+    with pytest.raises(access.TokenUnavailable) as refused:
+        access.issue(artifact, via="a test")
+
+    assert not refused.value.needs_person and refused.value.retry_after
+    assert OAuth2ClientCredentials.objects.get(pk=artifact.pk).last_attempt_at == attempted

@@ -1,0 +1,41 @@
+"""Dependencies run one way: the catalogue never imports the protocol code or the apps on
+top of it, so it can be read (and tested) on its own. Only the project's URL root, which
+ties the apps together, names them all."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+UPPER_LAYERS = ("oauthflows", "api", "connectivity")
+CATALOGUE = sorted(
+    path
+    for path in (ROOT / "securitymaterial").rglob("*.py")
+    if path.name != "urls.py" and "migrations" not in path.parts
+)
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", CATALOGUE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_catalogue_imports_nothing_above_it(path: Path) -> None:
+    upward = {name for name in imported_modules(path) if name.split(".")[0] in UPPER_LAYERS}
+    assert upward == set(), f"{path.name} imports {upward}"
+
+
+def test_the_check_sees_a_planted_upward_import(tmp_path: Path) -> None:
+    planted = tmp_path / "planted.py"
+    planted.write_text("from oauthflows.providers import PROVIDERS\n")
+    assert "oauthflows.providers" in imported_modules(planted)
