@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api.models import ApiToken
 from securitymaterial.models import Artifact, AuditEntry, OAuth2ClientCredentials, Status
@@ -202,3 +204,30 @@ def test_a_client_credentials_artifact_created_by_the_api_keeps_its_parameters_e
     assert artifact.status == Status.STORED
     raw = str(database_snapshot())
     assert '"t1"' not in raw and SECRETS[2] not in raw
+
+
+JSON_VALUE = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=300)
+    | st.lists(
+        st.dictionaries(st.sampled_from(["key", "value", "send_as", "x"]), st.text(max_size=50)),
+        max_size=25,
+    )
+)
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(st.sampled_from(list(CREATE)), st.dictionaries(st.text(max_size=30), JSON_VALUE, max_size=4))
+def test_hostile_json_is_refused_or_created_never_a_500(
+    manager: Client, kind: str, changes: dict[str, Any]
+) -> None:
+    Artifact.objects.filter(name__in=[CREATE[kind]["name"], "Fuzzed"]).delete()
+    before = database_snapshot()
+    response = send(manager, "post", f"/{kind}", {**CREATE[kind], "name": "Fuzzed", **changes})
+    assert response.status_code in (201, 400, 403, 409), (response.status_code, response.content)
+    assert response.json()["detail" if response.status_code != 201 else "name"]
+    if response.status_code != 201:
+        assert database_snapshot() == before

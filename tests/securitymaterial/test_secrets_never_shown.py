@@ -124,3 +124,43 @@ def test_a_bulk_delete_in_the_admin_is_audited_for_each_artifact(
     deleted = AuditEntry.objects.filter(action="deleted")
     assert sorted(deleted.values_list("artifact_name", flat=True)) == ["Generic_App", "Other_App"]
     assert {entry.actor_name for entry in deleted} == {"root"}
+
+
+def test_no_log_line_page_or_admin_page_shows_a_secret_of_the_other_types(
+    db: None, caplog: pytest.LogCaptureFixture, oauth_server: Any
+) -> None:
+    from oauthflows.client_credentials import fetch_token
+    from securitymaterial.models import OAuth2ClientCredentials, SecureParameter, UserCredentials
+
+    caplog.set_level(logging.DEBUG)
+    markers = ("password-marker-71a", "parameter-marker-2b9", "cc-secret-marker-4e0",
+               "custom-marker-8f3")  # fmt: skip
+    user = UserCredentials.objects.create(name="U", user="u", password=markers[0])
+    parameter = SecureParameter.objects.create(name="P", value=markers[1])
+    client_credentials = OAuth2ClientCredentials.objects.create(
+        name="C", token_service_url=f"{oauth_server.url}/o/token/", client_id="nobody",
+        client_secret=markers[2],
+        custom_parameters_json=f'[{{"key": "X-K", "value": "{markers[3]}", "send_as": "header"}}]',
+    )  # fmt: skip
+    fetch_token(client_credentials.pk)  # refused by the server: an error is logged
+    assert caplog.records
+    client = _staff(superuser=True)
+    pages = [
+        reverse("securitymaterial:list"),
+        reverse("admin:securitymaterial_artifact_changelist"),
+    ]
+    for artifact in (user, parameter, client_credentials):
+        pages += [
+            reverse("securitymaterial:detail", args=[artifact.pk]),
+            reverse("securitymaterial:edit", args=[artifact.pk]),
+            reverse("admin:securitymaterial_artifact_change", args=[artifact.pk]),
+        ]
+    seen = caplog.text
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        seen += response.content.decode()
+    seen += str(list(AuditEntry.objects.values()))
+    for marker in markers[:3]:
+        assert marker not in seen
+    assert markers[3] not in caplog.text + str(list(AuditEntry.objects.values()))
