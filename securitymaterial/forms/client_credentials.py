@@ -193,16 +193,7 @@ class OAuth2ClientCredentialsForm(ArtifactForm):
             initial=initial[:MAX_CUSTOM_PARAMETERS],
         )
         self.helper.layout = Layout(
-            "name",
-            "description",
-            "token_service_url",
-            "client_id",
-            "client_secret",
-            "client_authentication",
-            "scope",
-            "content_type",
-            "resource",
-            "audience",
+            *self._meta.fields or (),
             HTML("{% include 'securitymaterial/_custom_parameters.html' %}"),
         )
 

@@ -52,6 +52,23 @@ def app_server(tmp_path: Path, transactional_db: None) -> Iterator[str]:
         stop(process)
 
 
+def burst(url: str, secret: str, consumers: int = CLIENTS) -> list[tuple[int, str | None]]:
+    """Every consumer asks at the same moment; their answers (status, access token)."""
+    barrier, answers = threading.Barrier(consumers), []
+
+    def client() -> None:
+        barrier.wait(timeout=60)
+        response = requests.get(url, headers={"Authorization": f"Bearer {secret}"}, timeout=60)
+        answers.append((response.status_code, response.json().get("access_token")))
+
+    threads = [threading.Thread(target=client) for _ in range(consumers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return answers
+
+
 def test_a_burst_for_an_expiring_token_makes_one_refresh(
     app_server: str, oauth_server: OAuthServer, make_artifact: Any
 ) -> None:
@@ -67,19 +84,7 @@ def test_a_burst_for_an_expiring_token_makes_one_refresh(
         access_token_expires_at=now + timedelta(seconds=60),
     )  # fmt: skip
     _, secret = ApiToken.create("burst-clients")
-    url = f"{app_server}/api/v1/security-material/Busy_Mailer/access-token"
-    barrier, answers = threading.Barrier(CLIENTS), []
-
-    def client() -> None:
-        barrier.wait(timeout=60)
-        response = requests.get(url, headers={"Authorization": f"Bearer {secret}"}, timeout=60)
-        answers.append((response.status_code, response.json().get("access_token")))
-
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    answers = burst(f"{app_server}/api/v1/security-material/Busy_Mailer/access-token", secret)
     assert len(answers) == CLIENTS
     assert {status for status, _ in answers} == {200}
     tokens = {token for _, token in answers}
@@ -100,20 +105,8 @@ def test_fifty_consumers_of_a_client_credentials_artifact_cause_one_token_reques
     )  # fmt: skip
     _, secret = ApiToken.create("cc-burst-clients")
     url = f"{app_server}/api/v1/security-material/Busy_Client/access-token"
-    consumers = 50
-    barrier, answers = threading.Barrier(consumers), []
-
-    def client() -> None:
-        barrier.wait(timeout=60)
-        response = requests.get(url, headers={"Authorization": f"Bearer {secret}"}, timeout=60)
-        answers.append((response.status_code, response.json().get("access_token")))
-
-    threads = [threading.Thread(target=client) for _ in range(consumers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert len(answers) == consumers
+    answers = burst(url, secret, consumers=50)
+    assert len(answers) == 50
     assert {status for status, _ in answers} == {200}
     assert len({token for _, token in answers}) == 1
     assert oauth_server.access_tokens_issued("cc-burst") == 1
