@@ -8,7 +8,12 @@ from typing import Any
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 
-from securitymaterial.models import OAuth2AuthorizationCode
+from securitymaterial.models import (
+    OAuth2AuthorizationCode,
+    OAuth2ClientCredentials,
+    SecureParameter,
+    UserCredentials,
+)
 from tests.conftest import CLIENT_SECRET, TEST_KEY, raw_rows, raw_secrets
 
 
@@ -26,3 +31,25 @@ def test_after_rotation_the_old_key_can_be_removed(make_artifact: Any, settings:
     [ciphertext] = raw_secrets("one")
     assert Fernet(new_key).decrypt(ciphertext.encode()).decode() == CLIENT_SECRET
     assert CLIENT_SECRET not in str(raw_rows("securitymaterial_oauth2authorizationcode"))
+
+
+def test_rotation_covers_every_type(db: None, settings: Any) -> None:
+    UserCredentials.objects.create(name="U", user="u", password="pw-1")
+    SecureParameter.objects.create(name="P", value="value-2")
+    OAuth2ClientCredentials.objects.create(
+        name="C", token_service_url="https://auth.example.com/t", client_id="c",
+        client_secret="secret-3", access_token="token-4",
+        custom_parameters_json='[{"key": "k", "value": "v", "send_as": "body"}]',
+    )  # fmt: skip
+    new_key = Fernet.generate_key().decode()
+    settings.SECURITY_MATERIAL_KEYS = [new_key, TEST_KEY]
+    out = StringIO()
+    call_command("rotate_keys", stdout=out)
+    for label in ("UserCredentials", "SecureParameter", "OAuth2ClientCredentials"):
+        assert f"securitymaterial.{label}: re-encrypted 1 row(s)." in out.getvalue()
+    settings.SECURITY_MATERIAL_KEYS = [new_key]  # the old key is gone
+    assert UserCredentials.objects.get().password == "pw-1"
+    assert SecureParameter.objects.get().value == "value-2"
+    client = OAuth2ClientCredentials.objects.get()
+    assert (client.client_secret, client.access_token) == ("secret-3", "token-4")
+    assert client.custom_parameters == [{"key": "k", "value": "v", "send_as": "body"}]
