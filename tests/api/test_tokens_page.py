@@ -97,3 +97,11 @@ def test_who_may_do_what(db: None) -> None:
     assert viewer.post(f"{PAGE}{token.pk}/revoke/").status_code == 403
     assert outsider.get(PAGE).status_code == 403
     assert ApiToken.objects.count() == 1 and ApiToken.objects.get().revoked_at is None
+
+
+def test_a_token_may_manage_only_when_the_admin_says_so(manager: Client) -> None:
+    manager.post(PAGE, {"name": "integration"})
+    manager.post(PAGE, {"name": "provisioning", "can_manage": "on"})
+    assert not ApiToken.objects.get(name="integration").can_manage
+    assert ApiToken.objects.get(name="provisioning").can_manage
+    assert "may manage artifacts" in manager.get(PAGE).content.decode()
