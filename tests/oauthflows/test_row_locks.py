@@ -24,7 +24,7 @@ from django.utils import timezone
 from oauthflows import refresh
 from securitymaterial import crypto, services
 from securitymaterial.forms import OAuth2AuthorizationCodeForm
-from securitymaterial.models import OAuth2AuthorizationCode
+from securitymaterial.models import Artifact, OAuth2AuthorizationCode
 from tests.securitymaterial.test_edit_view import edit_data
 
 pytestmark = [
@@ -34,6 +34,7 @@ pytestmark = [
     ),
 ]
 TABLE = OAuth2AuthorizationCode._meta.db_table
+CATALOGUE = Artifact._meta.db_table
 TOKEN_URL = "https://auth.example.com/token"
 
 
@@ -61,10 +62,11 @@ def another_process_rotates(pk: int, **columns: Any) -> Iterator[None]:
     under test; commit once that code waits for the lock."""
     conn = _other_connection()
     try:
-        conn.execute(f"SELECT id FROM {TABLE} WHERE id = %s FOR UPDATE", [pk])  # noqa: S608
+        # As Artifact.lock() takes it: the catalogue row, then the type's row.
+        conn.execute(f"SELECT id FROM {CATALOGUE} WHERE id = %s FOR UPDATE", [pk])  # noqa: S608
         assignments = ", ".join(f"{name} = %s" for name in columns)
         conn.execute(
-            f"UPDATE {TABLE} SET {assignments} WHERE id = %s",  # noqa: S608
+            f"UPDATE {TABLE} SET {assignments} WHERE artifact_ptr_id = %s",  # noqa: S608
             [*columns.values(), pk],
         )
         yield
