@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent
 from django.core.paginator import Paginator
-from django.db.models import Count, F
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 from securitymaterial import services
 from securitymaterial.forms import FORMS, ArtifactForm
 from securitymaterial.forms.authorization_code import redirect_url
-from securitymaterial.models import Artifact, ArtifactType, Runtime
+from securitymaterial.models import Artifact, ArtifactCount, ArtifactType, Runtime
 
 PERM = "securitymaterial.{}_artifact"
 PAGE_SIZE = 25
@@ -121,18 +121,15 @@ def home(request: HttpRequest) -> HttpResponse:
 @permission_required(PERM.format("view"), raise_exception=True)
 def integrations(request: HttpRequest) -> HttpResponse:
     runtime = _runtime(request)
-    counts = Artifact.objects.filter(runtime=runtime).aggregate(
-        total=Count("pk"),
-        need_person=Count("pk", filter=Artifact.NEEDS_PERSON),
-    )
+    total, need_person = ArtifactCount.counts(runtime)
     return render(
         request,
         "securitymaterial/integrations.html",
         {
             "runtime": runtime,
             "runtimes": Runtime.choices,
-            "security_material_count": counts["total"],
-            "need_person_count": counts["need_person"],
+            "security_material_count": total,
+            "need_person_count": need_person,
         },
     )
 
@@ -151,6 +148,8 @@ def artifact_list(request: HttpRequest) -> HttpResponse:
     ordering = column.desc() if sort.startswith("-") else column.asc()
     artifacts = artifacts.order_by(ordering, Lower("name"))
     paginator = Paginator(artifacts, PAGE_SIZE)
+    if not query:  # the maintained count, not a scan of every row
+        paginator.count = ArtifactCount.counts(runtime, kind)[0]
     if page_number > paginator.num_pages:
         raise BadRequest(f"There is no page {page_number}; the last page is {paginator.num_pages}.")
     return render(

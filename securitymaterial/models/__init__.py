@@ -5,6 +5,7 @@ from __future__ import annotations
 from securitymaterial.models.authorization_code import OAuth2AuthorizationCode, SendAs
 from securitymaterial.models.catalogue import (
     Artifact,
+    ArtifactCount,
     ArtifactType,
     AuditEntry,
     ErrorKind,
@@ -33,6 +34,7 @@ TYPES: dict[str, type[Artifact]] = {
 __all__ = [
     "TYPES",
     "Artifact",
+    "ArtifactCount",
     "ArtifactType",
     "AuditEntry",
     "ClientAuthentication",

@@ -244,3 +244,47 @@ class AuditEntry(models.Model):
             actor_name=user.get_username() if user is not None else "manage.py",
             detail=f"API token “{token_name}”"[:1000],
         )
+
+
+class ArtifactCount(models.Model):
+    """How many artifacts of a type a runtime holds, and how many need a person: what the
+    tile and the list show, without counting 100,000 rows on every page.
+
+    On PostgreSQL a trigger on the artifact table keeps it (migration 0004), inside the
+    transaction that changes the artifact, so it is never off by a concurrent write. Other
+    databases (the embedded SQLite) count the rows instead: see `Artifact.counts`.
+    """
+
+    runtime = models.CharField(max_length=16, choices=Runtime.choices)
+    kind = models.CharField(max_length=32, choices=ArtifactType.choices)
+    total = models.IntegerField(default=0)
+    need_person = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["runtime", "kind"], name="one_count_per_type")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.runtime} {self.kind}: {self.total}"
+
+    @staticmethod
+    def maintained() -> bool:
+        return connection.vendor == "postgresql"
+
+    @classmethod
+    def counts(cls, runtime: str, kind: str = "") -> tuple[int, int]:
+        """(artifacts, of which need a person) in a runtime, optionally of one type."""
+        if cls.maintained():
+            rows = cls.objects.filter(runtime=runtime)
+            if kind:
+                rows = rows.filter(kind=kind)
+            totals = rows.aggregate(total=models.Sum("total"), need=models.Sum("need_person"))
+            return totals["total"] or 0, totals["need"] or 0
+        artifacts = Artifact.objects.filter(runtime=runtime)
+        if kind:
+            artifacts = artifacts.filter(kind=kind)
+        totals = artifacts.aggregate(
+            total=models.Count("pk"), need=models.Count("pk", filter=Artifact.NEEDS_PERSON)
+        )
+        return totals["total"], totals["need"]

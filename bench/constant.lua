@@ -1,0 +1,4 @@
+local token = os.getenv("API_TOKEN")
+request = function()
+  return wrk.format("GET", "/bench/constant", {["Authorization"] = "Bearer " .. token})
+end
