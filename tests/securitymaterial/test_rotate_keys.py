@@ -5,6 +5,7 @@ from __future__ import annotations
 from io import StringIO
 from typing import Any
 
+import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 
@@ -53,3 +54,27 @@ def test_rotation_covers_every_type(db: None, settings: Any) -> None:
     client = OAuth2ClientCredentials.objects.get()
     assert (client.client_secret, client.access_token) == ("secret-3", "token-4")
     assert client.custom_parameters == [{"key": "k", "value": "v", "send_as": "body"}]
+
+
+def test_a_row_no_key_can_read_is_named_and_the_rest_is_rotated(
+    make_artifact: Any, settings: Any
+) -> None:
+    from django.core.management.base import CommandError
+    from django.db import connection
+
+    make_artifact(name="readable")
+    lost = make_artifact(name="lost")
+    foreign = Fernet(Fernet.generate_key()).encrypt(b"from another installation").decode()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE securitymaterial_oauth2authorizationcode SET client_secret = %s"
+            " WHERE artifact_ptr_id = %s",
+            [foreign, lost.pk],
+        )
+    new_key = Fernet.generate_key().decode()
+    settings.SECURITY_MATERIAL_KEYS = [new_key, TEST_KEY]
+    with pytest.raises(CommandError, match=f"securitymaterial.OAuth2AuthorizationCode {lost.pk}"):
+        call_command("rotate_keys", "--batch", "1", stdout=StringIO())
+    settings.SECURITY_MATERIAL_KEYS = [new_key]
+    assert OAuth2AuthorizationCode.objects.get(name="readable").client_secret == CLIENT_SECRET
+    assert raw_secrets("lost") == [foreign]  # left as it was

@@ -8,67 +8,80 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography.fernet import InvalidToken
 from django.apps import apps
-from django.core.management.base import BaseCommand
-from django.db import transaction
-from django.db.models import F
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
+from django.db.models import Model
 
 from securitymaterial import crypto
 from securitymaterial.fields import EncryptedTextField
+
+BATCH = 500
 
 
 class Command(BaseCommand):
     help = "Re-encrypt every stored secret and token under the first encryption key."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--batch", type=int, default=BATCH, help="rows per transaction")
+
     def handle(self, *args: Any, **options: Any) -> None:
-        total = 0
+        total, unreadable = 0, []
         for model in apps.get_models():
-            fields = [
-                f.attname for f in model._meta.get_fields() if isinstance(f, EncryptedTextField)
-            ]
+            fields = [f for f in model._meta.local_fields if isinstance(f, EncryptedTextField)]
             if not fields:
                 continue
-            rows = 0
-            pk_name = model._meta.pk.attname
-            for pk in model._default_manager.values_list("pk", flat=True):
-                # One row at a time, locked: a refresh that rotates a token meanwhile either
-                # finishes first or waits. The no-op UPDATE takes the row lock on PostgreSQL
-                # and the write lock on SQLite. Raw ciphertexts: rotate() keeps each value's
-                # Fernet timestamp and never holds plaintext in Python.
-                with transaction.atomic():
-                    model._default_manager.filter(pk=pk).update(**{pk_name: F(pk_name)})
-                    raw = _raw_values(model, pk, fields)
-                    rotated = {name: crypto.rotate(value) for name, value in raw.items() if value}
-                    if rotated:
-                        _write_raw(model, pk, rotated)
-                        rows += 1
+            rows, bad = _rotate_table(model, fields, max(1, options["batch"]))
             total += rows
+            unreadable += [f"{model._meta.label} {pk}" for pk in bad]
             self.stdout.write(f"{model._meta.label}: re-encrypted {rows} row(s).")
+        if unreadable:
+            # Carried on past them; the rest uses the first key. Nothing is lost: these rows
+            # still hold what they held.
+            raise CommandError(
+                f"Re-encrypted {total} row(s), but {len(unreadable)} cannot be decrypted with "
+                f"any configured key and were left as they are: {', '.join(unreadable[:20])}."
+            )
         self.stdout.write(self.style.SUCCESS(f"Done: {total} row(s) now use the first key."))
 
 
-def _raw_values(model: Any, pk: Any, fields: list[str]) -> dict[str, str]:
-    from django.db import connection
-
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(model._meta.get_field(f).column) for f in fields)
-    pk_column = connection.ops.quote_name(model._meta.pk.column)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns} FROM {table} WHERE {pk_column} = %s", [pk])  # noqa: S608
-        row = cursor.fetchone()
-    return dict(zip(fields, row, strict=True))
-
-
-def _write_raw(model: Any, pk: Any, values: dict[str, str]) -> None:
-    from django.db import connection
-
-    table = connection.ops.quote_name(model._meta.db_table)
-    assignments = ", ".join(
-        f"{connection.ops.quote_name(model._meta.get_field(f).column)} = %s" for f in values
-    )
-    pk_column = connection.ops.quote_name(model._meta.pk.column)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {assignments} WHERE {pk_column} = %s",  # noqa: S608
-            [*values.values(), pk],
-        )
+def _rotate_table(model: type[Model], fields: list[Any], batch: int) -> tuple[int, list[Any]]:
+    """A batch of rows per transaction, in key order, each batch locked before it is read:
+    a refresh that rotates a token meanwhile either finishes first or waits. Raw
+    ciphertexts: rotate() keeps each value's Fernet timestamp and never holds plaintext.
+    Memory stays bounded by the batch."""
+    quote = connection.ops.quote_name
+    table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+    columns = ", ".join(quote(f.column) for f in fields)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    rows, last = 0, None
+    unreadable: list[Any] = []
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if not lock:  # SQLite: take the database write lock before reading
+                cursor.execute(f"UPDATE {table} SET {pk} = {pk} WHERE 1 = 0")  # noqa: S608
+            after = "" if last is None else f"WHERE {pk} > %s "
+            cursor.execute(
+                f"SELECT {pk}, {columns} FROM {table} {after}ORDER BY {pk} LIMIT %s{lock}",  # noqa: S608
+                [*([] if last is None else [last]), batch],
+            )
+            fetched = cursor.fetchall()
+            if not fetched:
+                return rows, unreadable
+            updates = []
+            for key, *values in fetched:
+                try:
+                    rotated = [crypto.rotate(value) if value else value for value in values]
+                except (InvalidToken, UnicodeError):
+                    unreadable.append(key)
+                    continue
+                if any(values):
+                    updates.append([*rotated, key])
+            assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+            cursor.executemany(
+                f"UPDATE {table} SET {assignments} WHERE {pk} = %s",  # noqa: S608
+                updates,
+            )
+            rows += len(updates)
+            last = fetched[-1][0]
