@@ -55,7 +55,7 @@ def main() -> str:
                     "met" if met else "**not met**",
                 ],
             ]
-        )  # fmt: skip
+        )
         + f"\n\nPlan at {args.artifacts:,}:\n\n```\n{plan}\n```"
     )
     print(report)
