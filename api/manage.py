@@ -208,7 +208,7 @@ def _register(kind: str, form: type[ArtifactForm]) -> None:
         name = str(payload.get("name") or "")
         if not token.allows(query.runtime, name):
             raise HttpError(403, f"The API token “{token.name}” may not use “{name[:150]}”.")
-        if Artifact.objects.filter(runtime=query.runtime, name__iexact=name).exists():
+        if Artifact.named(query.runtime, name).exists():
             raise _conflict(name, query.runtime)
         bound = form(_form_data(form, payload, None), runtime=query.runtime)
         if not bound.is_valid():

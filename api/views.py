@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema
@@ -116,7 +117,7 @@ def find(api_token: ApiToken, runtime: str, name: str) -> Artifact:
     label = Runtime(runtime).label
     if not api_token.allows(runtime, name):
         raise HttpError(403, f"The API token “{api_token.name}” may not use “{name}” in {label}.")
-    artifact = Artifact.objects.filter(runtime=runtime, name__iexact=name).first()
+    artifact = Artifact.named(runtime, name).first()
     if artifact is None:
         raise HttpError(404, f"No artifact is named “{name}” in {label}.")
     return artifact.typed()
@@ -188,10 +189,11 @@ def secret(request: HttpRequest, name: str, query: Query[RuntimeQuery]) -> Any:
     else:
         raise HttpError(404, f"“{artifact.name}” is {artifact.type_label}: get a token with "
                         f"GET /api/v1/security-material/{artifact.name}/access-token.")  # fmt: skip
-    artifact.mark_used(timezone.now())
-    AuditEntry.record(
-        artifact, AuditEntry.Action.SECRET_READ, detail=f"Read by API token “{api_token.name}”"
-    )
+    with transaction.atomic():  # every read is audited (secrets are read seldom), one commit
+        artifact.mark_used(timezone.now())
+        AuditEntry.record(
+            artifact, AuditEntry.Action.SECRET_READ, detail=f"Read by API token “{api_token.name}”"
+        )
     return answer
 
 

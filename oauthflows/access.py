@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -70,8 +71,11 @@ def issue(artifact: TokenHolder, *, min_valid_seconds: int = 300, via: str) -> I
         artifact = _renew(artifact, margin)
         if not artifact.access_token_valid_for(timedelta(0), timezone.now()):
             raise _unavailable(artifact)
-    artifact.mark_used(timezone.now())
-    AuditEntry.record(artifact, AuditEntry.Action.TOKEN_ISSUED, detail=f"Issued to {via}")
+    with transaction.atomic():  # one commit for both writes
+        if artifact.mark_used(timezone.now()):
+            # Who uses it, at most once a minute per artifact (with its use): a consumer
+            # asking many times a second must not write an audit row per call.
+            AuditEntry.record(artifact, AuditEntry.Action.TOKEN_ISSUED, detail=f"Issued to {via}")
     return IssuedToken(
         access_token=artifact.access_token,
         expires_at=artifact.access_token_expires_at,

@@ -91,7 +91,7 @@ class ArtifactForm(forms.ModelForm[Artifact]):
         name: str = self.cleaned_data["name"]
         if self.editing:
             return self.instance.name
-        clash = Artifact.objects.filter(runtime=self.instance.runtime, name__iexact=name)
+        clash = Artifact.named(self.instance.runtime, name)
         if clash.exists():
             runtime = Runtime(self.instance.runtime).label
             raise forms.ValidationError(

@@ -111,12 +111,12 @@ class OAuth2AuthorizationCode(HeldAccessToken, Artifact):
     def reschedule(self, now: datetime) -> None:
         self.next_refresh_at = self.compute_next_refresh(now)
 
-    def mark_used(self, now: datetime) -> None:
+    def mark_used(self, now: datetime) -> bool:
         """A consumer fetched a token. An artifact that was idle now also gets its access
         token refreshed ahead of expiry, so its schedule changes. Written at most once a
         minute, as Artifact.mark_used."""
         if self.last_used_at is not None and now - self.last_used_at < self.USE_RECORDED_EVERY:
-            return
+            return False
         was_in_use = self.in_use(now)
         self.last_used_at = now
         fields = ["last_used_at"]
@@ -124,6 +124,7 @@ class OAuth2AuthorizationCode(HeldAccessToken, Artifact):
             self.reschedule(now)
             fields.append("next_refresh_at")
         self.save(update_fields=fields)
+        return True
 
     @property
     def account_differs(self) -> bool:

@@ -95,6 +95,15 @@ class Artifact(models.Model):
         super().save(*args, **kwargs)
 
     @classmethod
+    def named(cls, runtime: str, name: str) -> models.QuerySet[Self]:
+        """By name in any case, through the (runtime, lower(name)) index of the uniqueness
+        constraint: `name__iexact` compares UPPER() and would scan every row."""
+        rows: Any = cls.with_types() if cls is Artifact else cls.objects.all()
+        return rows.alias(lower_name=Lower("name")).filter(  # type: ignore[no-any-return]
+            runtime=runtime, lower_name=name.lower()
+        )
+
+    @classmethod
     def lock(cls, pk: int) -> Self:
         """The row, locked until the surrounding transaction ends, read after the lock.
 
@@ -121,12 +130,24 @@ class Artifact(models.Model):
         return ArtifactType(self.KIND or self.kind).label
 
     def typed(self) -> Artifact:
-        """The same artifact as an instance of its type (one query unless it already is)."""
+        """The same artifact as an instance of its type: no query if it already is one or
+        was loaded `with_types()`, one otherwise."""
         if self.KIND:
             return self
         from securitymaterial.models import TYPES
 
-        return TYPES[self.kind].objects.get(pk=self.pk)
+        model = TYPES[self.kind]
+        loaded = self._state.fields_cache.get(model._meta.model_name)
+        return loaded if loaded is not None else model.objects.get(pk=self.pk)
+
+    @classmethod
+    def with_types(cls) -> models.QuerySet[Artifact]:
+        """Artifacts with their type's row joined in, for `typed()` without a second query."""
+        from securitymaterial.models import TYPES
+
+        return cls.objects.select_related(
+            *(str(model._meta.model_name) for model in TYPES.values())
+        )
 
     @property
     def status_hint(self) -> str:
@@ -150,13 +171,14 @@ class Artifact(models.Model):
     # Consumers may ask many times a second; "in use" is measured in hours.
     USE_RECORDED_EVERY = timedelta(minutes=1)
 
-    def mark_used(self, now: datetime) -> None:
-        """A consumer used it. Written at most once a minute: the consumer API's hot path
-        need not write on every call."""
+    def mark_used(self, now: datetime) -> bool:
+        """A consumer used it. Written at most once a minute (True when written): the
+        consumer API's hot path need not write on every call."""
         if self.last_used_at is not None and now - self.last_used_at < self.USE_RECORDED_EVERY:
-            return
+            return False
         self.last_used_at = now
         self.save(update_fields=["last_used_at"])
+        return True
 
     def settings_changed(self) -> None:
         """An edit changed what stored tokens depend on; types that hold tokens drop them."""

@@ -42,9 +42,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not 0 <= options["min_valid_seconds"] <= 86400:
             raise CommandError("--min-valid-seconds must be from 0 to 86400.")
-        found = Artifact.objects.filter(
-            runtime=options["runtime"], name__iexact=options["name"]
-        ).first()
+        found = Artifact.named(options["runtime"], options["name"]).first()
         artifact = found.typed() if found is not None else None
         if not isinstance(artifact, OAuth2AuthorizationCode | OAuth2ClientCredentials):
             raise CommandError(
