@@ -117,7 +117,8 @@ def seed(count: int, *, due: int = 0, token_url: str = "https://auth.example.com
             cursor.execute(
                 """
                 UPDATE securitymaterial_oauth2authorizationcode
-                SET next_refresh_at = now() - interval '1 minute'
+                SET next_refresh_at = now() - interval '1 minute',
+                    refresh_token_renewed_at = now() - interval '60 days'
                 WHERE artifact_ptr_id IN (SELECT id FROM securitymaterial_artifact
                                           WHERE status = 'deployed' ORDER BY id LIMIT %s)
                 """,

@@ -57,72 +57,90 @@ def refresh_artifact(
     the Celery message is acknowledged (acks_late), so a rotated refresh token is never held
     only in memory or in a message.
     """
-    if not OAuth2AuthorizationCode.objects.filter(pk=pk).exists():
-        return RefreshOutcome(f"artifact {pk}", "skipped", "deleted")  # while the task waited
     notify: tuple[str, str] | None = None
-    with locked(pk) as artifact:
-        now = timezone.now()
-        if not artifact.refresh_token or artifact.needs_person:
-            artifact.reschedule(now)
-            artifact.save(update_fields=["next_refresh_at"])
-            return RefreshOutcome(artifact.name, "skipped", "not authorized")
-        if unless_valid_for is not None:
-            if artifact.access_token_valid_for(unless_valid_for, now):
-                return RefreshOutcome(artifact.name, "skipped", "still valid")
-            if artifact.error_kind == ErrorKind.TRANSIENT and (artifact.retry_at or now) > now:
-                return RefreshOutcome(artifact.name, "skipped", "backing off")
-        elif not force and not artifact.refresh_due(now):
-            # Another process refreshed it while this one waited for the lock, or beat's
-            # schedule moved; either way nothing to spend a refresh token on.
-            artifact.reschedule(now)
-            artifact.save(update_fields=["next_refresh_at"])
-            return RefreshOutcome(artifact.name, "skipped", "not due")
-        try:
-            result = client.refresh(
-                PROVIDERS[artifact.provider],
-                artifact.token_service_url,
-                client.ClientCredentials(
-                    artifact.client_id, artifact.client_secret, artifact.send_as
-                ),
-                refresh_token=artifact.refresh_token,
-                scope=artifact.scope,
-            )
-        except client.TransientTokenError as error:
-            if artifact.record_transient_failure(error.message, error.retry_after, now):
-                notify = (
-                    f"{artifact.name} has not been refreshed for "
-                    f"{settings.REFRESH_ALERT_AFTER_HOURS} hours",
-                    _outage_text(artifact),
-                )
-            artifact.save()
-            logger.warning("refresh of %s failed, retrying at %s", artifact.name, artifact.retry_at)
-            outcome = RefreshOutcome(artifact.name, "retrying", error.message)
-        except client.TokenError as error:
-            kind = (
-                ErrorKind.REAUTHORIZE
-                if isinstance(error, client.ReauthorizationRequired)
-                else ErrorKind.CONFIGURATION
-            )
-            artifact.record_permanent_failure(error.message, kind, now)
-            artifact.save()
-            detail = f"{ErrorKind(kind).label}: {error.message}"
-            if error.support_ids:
-                detail += f" ({error.support_ids})"
-            AuditEntry.record(artifact, AuditEntry.Action.REFRESH_FAILED, detail=detail)
-            notify = (
-                f"{artifact.name} needs your attention",
-                f"The OAuth2 Authorization Code credential {artifact.name} stopped working "
-                f"and will not recover by itself.\n\n{artifact.status_hint}",
-            )
-            outcome = RefreshOutcome(artifact.name, "needs a person", detail)
-        else:
-            artifact.record_refresh(result, now)
-            artifact.save()
-            logger.info("refreshed %s; next at %s", artifact.name, artifact.next_refresh_at)
-            return RefreshOutcome(artifact.name, "refreshed")
+    try:
+        with locked(pk) as artifact:
+            outcome, notify = _refresh_locked(artifact, force, unless_valid_for)
+    except OAuth2AuthorizationCode.DoesNotExist:
+        return RefreshOutcome(f"artifact {pk}", "skipped", "deleted")  # while the task waited
     if notify:
         _notify_admins(*notify)
     return outcome
+
+
+# What a refresh changes: saved alone, so the client secret is not re-encrypted and the
+# other columns are not rewritten on every refresh.
+REFRESH_FIELDS = [
+    "access_token", "refresh_token", "access_token_expires_at", "refresh_token_renewed_at",
+    "token_scope", "status", "status_reason", "error_kind", "retry_at",
+    "attempts_since_success", "failing_since", "last_attempt_at", "last_attempt_result",
+    "next_refresh_at",
+]  # fmt: skip
+
+
+@sensitive_variables("result", "artifact")
+def _refresh_locked(
+    artifact: OAuth2AuthorizationCode, force: bool, unless_valid_for: timedelta | None
+) -> tuple[RefreshOutcome, tuple[str, str] | None]:
+    notify: tuple[str, str] | None = None
+    now = timezone.now()
+    if not artifact.refresh_token or artifact.needs_person:
+        artifact.reschedule(now)
+        artifact.save(update_fields=["next_refresh_at"])
+        return RefreshOutcome(artifact.name, "skipped", "not authorized"), None
+    if unless_valid_for is not None:
+        if artifact.access_token_valid_for(unless_valid_for, now):
+            return RefreshOutcome(artifact.name, "skipped", "still valid"), None
+        if artifact.error_kind == ErrorKind.TRANSIENT and (artifact.retry_at or now) > now:
+            return RefreshOutcome(artifact.name, "skipped", "backing off"), None
+    elif not force and not artifact.refresh_due(now):
+        # Another process refreshed it while this one waited for the lock, or beat's
+        # schedule moved; either way nothing to spend a refresh token on.
+        artifact.reschedule(now)
+        artifact.save(update_fields=["next_refresh_at"])
+        return RefreshOutcome(artifact.name, "skipped", "not due"), None
+    try:
+        result = client.refresh(
+            PROVIDERS[artifact.provider],
+            artifact.token_service_url,
+            client.ClientCredentials(artifact.client_id, artifact.client_secret, artifact.send_as),
+            refresh_token=artifact.refresh_token,
+            scope=artifact.scope,
+        )
+    except client.TransientTokenError as error:
+        if artifact.record_transient_failure(error.message, error.retry_after, now):
+            notify = (
+                f"{artifact.name} has not been refreshed for "
+                f"{settings.REFRESH_ALERT_AFTER_HOURS} hours",
+                _outage_text(artifact),
+            )
+        artifact.save()
+        logger.warning("refresh of %s failed, retrying at %s", artifact.name, artifact.retry_at)
+        outcome = RefreshOutcome(artifact.name, "retrying", error.message)
+    except client.TokenError as error:
+        kind = (
+            ErrorKind.REAUTHORIZE
+            if isinstance(error, client.ReauthorizationRequired)
+            else ErrorKind.CONFIGURATION
+        )
+        artifact.record_permanent_failure(error.message, kind, now)
+        artifact.save()
+        detail = f"{ErrorKind(kind).label}: {error.message}"
+        if error.support_ids:
+            detail += f" ({error.support_ids})"
+        AuditEntry.record(artifact, AuditEntry.Action.REFRESH_FAILED, detail=detail)
+        notify = (
+            f"{artifact.name} needs your attention",
+            f"The OAuth2 Authorization Code credential {artifact.name} stopped working "
+            f"and will not recover by itself.\n\n{artifact.status_hint}",
+        )
+        outcome = RefreshOutcome(artifact.name, "needs a person", detail)
+    else:
+        artifact.record_refresh(result, now)
+        artifact.save(update_fields=REFRESH_FIELDS)
+        logger.info("refreshed %s; next at %s", artifact.name, artifact.next_refresh_at)
+        return RefreshOutcome(artifact.name, "refreshed"), None
+    return outcome, notify
 
 
 def due_artifacts(now: datetime) -> list[int]:

@@ -18,7 +18,7 @@ from responses import matchers
 
 from oauthflows import client, refresh, tasks
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
-from tests.conftest import CLIENT_SECRET
+from tests.conftest import CLIENT_SECRET, raw_secrets
 from tests.http_servers import HoldingTokenEndpoint
 
 TOKEN_URL = "https://auth.example.com/token"
@@ -101,6 +101,7 @@ def test_a_due_artifact_is_refreshed_and_the_rotated_token_kept(
             )
         ],
     )
+    secret_before = raw_secrets(authorized.name)
     outcome = refresh.refresh_artifact(authorized.pk)
     assert outcome.action == "refreshed"
     stored = reload(authorized)
@@ -109,6 +110,12 @@ def test_a_due_artifact_is_refreshed_and_the_rotated_token_kept(
     assert stored.next_refresh_at is not None
     assert stored.next_refresh_at - timezone.now() > timedelta(days=44)
     assert stored.last_attempt_result == "Refreshed"
+    # Only what a refresh changes is written: the client secret is not re-encrypted.
+    assert raw_secrets(authorized.name) == secret_before
+
+
+def test_a_refresh_of_a_deleted_artifact_is_skipped(db: None) -> None:
+    assert refresh.refresh_artifact(999_999).detail == "deleted"
 
 
 @responses.activate

@@ -1,0 +1,58 @@
+"""A token endpoint for the refresh benchmark: answers a refresh in well under a
+millisecond with a new access and refresh token, and counts what it was sent (so the
+benchmark can check that every artifact was refreshed exactly once)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+
+class TokenServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.spent: Counter[str] = Counter()  # refreshes per client (one client per artifact)
+        self.lock = threading.Lock()
+        self.serial = itertools.count()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/token"
+
+    def __enter__(self) -> TokenServer:
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else headers and body wait out a delayed ACK (40 ms)
+    server: TokenServer
+
+    def do_POST(self) -> None:
+        form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+        with self.server.lock:
+            self.server.spent[form.get("client_id", [""])[0]] += 1
+            serial = next(self.server.serial)
+        body = json.dumps({
+            "access_token": f"AT-{serial}", "token_type": "Bearer", "expires_in": 3600,
+            "refresh_token": f"RT-{serial}", "scope": "read",
+        }).encode()  # fmt: skip
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
