@@ -1,9 +1,11 @@
-.PHONY: run test lint screenshots
+.PHONY: run test lint screenshots bench
 run:  ## run the service on its embedded defaults (web + Celery worker + beat)
 	scripts/run
 test:  ## run the whole test suite
 	scripts/test
 lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy securitymaterial oauthflows api smclient connectivity
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy securitymaterial oauthflows api smclient connectivity bench
 screenshots:  ## refresh the README screenshots in docs/
 	SCREENSHOT_DIR=docs .venv/bin/pytest tests/e2e -k "deploys_an_artifact or authorizes_end_to_end and Body"
+bench:  ## every benchmark at 100,000 artifacts; writes bench/results.md (PostgreSQL and Redis on 127.0.0.1)
+	scripts/bootstrap test && .venv/bin/python -m bench.run --artifacts $${ARTIFACTS:-100000}

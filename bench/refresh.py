@@ -89,7 +89,7 @@ def with_celery(server: TokenServer, count: int) -> tuple[float, float]:
         rate = count / (time.perf_counter() - start)
         from bench.token_api import peak_rss_mb
 
-        rss = peak_rss_mb(worker)  # type: ignore[arg-type]
+        rss = peak_rss_mb(worker)
     finally:
         worker.terminate()
         worker.wait(timeout=60)

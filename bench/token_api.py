@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import IO
 
 from bench import common
 
@@ -52,9 +53,14 @@ def start_gunicorn(workers: int) -> tuple[subprocess.Popen[str], str]:
                 if booted >= workers:
                     break
             # Keep reading what it says: a full pipe would stall the workers.
-            threading.Thread(target=lambda: any(False for _ in process.stderr), daemon=True).start()
+            threading.Thread(target=_drain, args=(process.stderr,), daemon=True).start()
             return process, match.group(1)
     raise RuntimeError("gunicorn did not start")
+
+
+def _drain(stream: IO[str]) -> None:
+    for _ in stream:
+        pass
 
 
 def run_wrk(
