@@ -20,7 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from oauthflows import client
 from oauthflows.providers import PROVIDERS
-from securitymaterial.models import AuditEntry, ErrorKind, OAuth2AuthorizationCode
+from securitymaterial.models import Artifact, AuditEntry, ErrorKind, OAuth2AuthorizationCode
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def refresh_artifact(
     try:
         with locked(pk) as artifact:
             outcome, notify = _refresh_locked(artifact, force, unless_valid_for)
-    except OAuth2AuthorizationCode.DoesNotExist:
+    except Artifact.DoesNotExist:  # the catalogue row is locked first; its type's too
         return RefreshOutcome(f"artifact {pk}", "skipped", "deleted")  # while the task waited
     if notify:
         _notify_admins(*notify)
