@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from django.conf import settings
+from securitymaterial.providers import redirect_url
 
 CALLBACK_PATH = "/oauth2/callback/"
 
-
-def redirect_url() -> str:
-    """Built from PUBLIC_BASE_URL, never from the request's Host header (proxies lie)."""
-    return settings.PUBLIC_BASE_URL + CALLBACK_PATH
+__all__ = ["CALLBACK_PATH", "redirect_url"]  # the catalogue builds the URL; the flow uses it

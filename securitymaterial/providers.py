@@ -6,6 +6,15 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from django.conf import settings
+from django.urls import reverse
+
+
+def redirect_url() -> str:
+    """The Redirect URL admins register at the provider: one callback for every artifact.
+    Built from PUBLIC_BASE_URL, never from the request's Host header (proxies lie)."""
+    return settings.PUBLIC_BASE_URL + reverse("oauth2-callback")
+
 
 class ProviderInfo(Protocol):
     """The declarative part of a provider that forms and pages need."""

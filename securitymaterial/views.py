@@ -21,8 +21,8 @@ from django.views.decorators.http import require_http_methods
 
 from securitymaterial import services
 from securitymaterial.forms import FORMS, ArtifactForm
-from securitymaterial.forms.authorization_code import redirect_url
 from securitymaterial.models import Artifact, ArtifactCount, ArtifactType, Runtime
+from securitymaterial.providers import redirect_url
 
 PERM = "securitymaterial.{}_artifact"
 PAGE_SIZE = 25

@@ -6,21 +6,14 @@ from typing import Any
 
 from crispy_forms.layout import HTML, Field, Layout
 from django import forms
-from django.conf import settings
-from django.urls import reverse
 
 from securitymaterial import providers, validators
 from securitymaterial.forms.base import ArtifactForm, choice_error, secret_field
 from securitymaterial.models import OAuth2AuthorizationCode, SendAs
-from securitymaterial.providers import ProviderInfo
+from securitymaterial.providers import ProviderInfo, redirect_url
 
 URL_FIELDS = ("authorization_url", "token_service_url")
 SCOPE_MAX_LENGTH = 2000
-
-
-def redirect_url() -> str:
-    """Built from PUBLIC_BASE_URL, never from the request's Host header (proxies lie)."""
-    return settings.PUBLIC_BASE_URL + reverse("oauth2-callback")
 
 
 class OAuth2AuthorizationCodeForm(ArtifactForm):

@@ -47,7 +47,7 @@ MOVED = [
 ]
 
 
-def authorization_code_fields(ptr: bool = True) -> list:
+def authorization_code_fields() -> list:
     fields = [
         ("access_token", securitymaterial.fields.EncryptedTextField(blank=True, default="")),
         ("access_token_expires_at", models.DateTimeField(blank=True, null=True)),
