@@ -24,6 +24,7 @@ from api.views import Error, RuntimeQuery, api, find
 from securitymaterial import services
 from securitymaterial.forms import FORMS, ArtifactForm
 from securitymaterial.models import (
+    TYPES,
     Artifact,
     ArtifactType,
     OAuth2ClientCredentials,
@@ -254,7 +255,7 @@ def _register(kind: str, form: type[ArtifactForm]) -> None:
 
 def _typed(request: HttpRequest, kind: str, name: str, runtime: str) -> Artifact:
     token = _manager(request)
-    artifact = find(token, runtime, name)
+    artifact = find(token, runtime, name, TYPES[kind])
     if artifact.kind != kind:
         raise HttpError(404, f"“{artifact.name}” is {artifact.type_label}, not "
                         f"{ArtifactType(kind).label}.")  # fmt: skip

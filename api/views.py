@@ -110,17 +110,18 @@ class Secret(Schema):
     value: str | None = Field(None, description="Secure Parameter only")
 
 
-def find(api_token: ApiToken, runtime: str, name: str) -> Artifact:
-    """The artifact of that name, whatever its type; 403 before the lookup if the token may
-    not use it, so a limited token cannot even learn which other names exist."""
+def find(api_token: ApiToken, runtime: str, name: str, *types: type[Artifact]) -> Artifact:
+    """The artifact of that name, whatever its type (an instance of its type if it is one of
+    `types`); 403 before the lookup if the token may not use it, so a limited token cannot
+    even learn which other names exist."""
     name = name[:150]
     label = Runtime(runtime).label
     if not api_token.allows(runtime, name):
         raise HttpError(403, f"The API token “{api_token.name}” may not use “{name}” in {label}.")
-    artifact = Artifact.named(runtime, name).first()
+    artifact = Artifact.find(runtime, name, *types)
     if artifact is None:
         raise HttpError(404, f"No artifact is named “{name}” in {label}.")
-    return artifact.typed()
+    return artifact
 
 
 @api.get(
@@ -136,7 +137,9 @@ def access_token(
     admin must act (authorize, or fix the settings). 503: the provider cannot be reached and
     no valid token is left; retry after `Retry-After` seconds."""
     api_token: ApiToken = request.auth  # type: ignore[attr-defined]
-    artifact = find(api_token, query.runtime, name)
+    artifact = find(
+        api_token, query.runtime, name, OAuth2AuthorizationCode, OAuth2ClientCredentials
+    )
     if not isinstance(artifact, OAuth2AuthorizationCode | OAuth2ClientCredentials):
         raise HttpError(
             404,
@@ -172,7 +175,7 @@ def secret(request: HttpRequest, name: str, query: Query[RuntimeQuery]) -> Any:
     """Every read is in the artifact's audit trail. OAuth artifacts hand out access tokens
     instead: GET …/access-token."""
     api_token: ApiToken = request.auth  # type: ignore[attr-defined]
-    artifact = find(api_token, query.runtime, name)
+    artifact = find(api_token, query.runtime, name, UserCredentials, SecureParameter)
     answer = Secret(
         name=artifact.name,
         type=artifact.kind,

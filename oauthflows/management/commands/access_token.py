@@ -42,8 +42,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not 0 <= options["min_valid_seconds"] <= 86400:
             raise CommandError("--min-valid-seconds must be from 0 to 86400.")
-        found = Artifact.named(options["runtime"], options["name"]).first()
-        artifact = found.typed() if found is not None else None
+        artifact = Artifact.find(
+            options["runtime"], options["name"], OAuth2AuthorizationCode, OAuth2ClientCredentials
+        )
         if not isinstance(artifact, OAuth2AuthorizationCode | OAuth2ClientCredentials):
             raise CommandError(
                 f"No OAuth2 Authorization Code or Client Credentials artifact is named "
