@@ -83,6 +83,14 @@ class Artifact(models.Model):
                 "runtime", Lower("name"), name="unique_name_per_runtime_any_case"
             ),
         ]
+        # The list's other sorts (and the type filter), name second as the list orders: a
+        # page is read off the index instead of sorting every row. On PostgreSQL, migration
+        # 0005 also adds a covering name index (a page far in is read off it alone) and a
+        # trigram index for the name filter's substring match.
+        indexes = [
+            models.Index("runtime", column, Lower("name"), name=f"artifact_list_by_{column}")
+            for column in ("kind", "status", "deployed_on")
+        ]
 
     def __str__(self) -> str:
         return self.name
