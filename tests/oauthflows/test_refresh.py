@@ -13,6 +13,8 @@ import time_machine
 from django.contrib.auth.models import User
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from responses import matchers
 
@@ -102,8 +104,13 @@ def test_a_due_artifact_is_refreshed_and_the_rotated_token_kept(
         ],
     )
     secret_before = raw_secrets(authorized.name)
-    outcome = refresh.refresh_artifact(authorized.pk)
+    with CaptureQueriesContext(connection) as queries:
+        outcome = refresh.refresh_artifact(authorized.pk)
     assert outcome.action == "refreshed"
+    # A healthy artifact stays Deployed: its status is not rewritten (SQLite's lock() is an
+    # UPDATE of the catalogue row that sets nothing else).
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert not [sql for sql in updates if '"status_reason"' in sql], updates
     stored = reload(authorized)
     assert (stored.access_token, stored.refresh_token) == ("AT-new", "RT-new")
     assert stored.status == Status.DEPLOYED
