@@ -47,6 +47,22 @@ def baseline(server: TokenServer, count: int) -> float:
     return len(pks) / (time.perf_counter() - start)
 
 
+def service_loop(count: int) -> float:
+    """What a worker runs, in one process without Celery: refresh_artifact per due artifact
+    (the row locks, the re-read, the checks, the audit of failures)."""
+    from django.utils import timezone
+
+    from oauthflows import refresh
+
+    start = time.perf_counter()
+    done = 0
+    while pks := refresh.due_artifacts(timezone.now()):  # at most 1,000 at a time
+        for pk in pks:
+            done += refresh.refresh_artifact(pk).action == "refreshed"
+    assert done == count, (done, count)
+    return done / (time.perf_counter() - start)
+
+
 def with_celery(server: TokenServer, count: int) -> tuple[float, float]:
     """Refreshes per second through beat's dispatch and 2 worker processes; peak worker RSS."""
     from django.db import connection
@@ -106,18 +122,28 @@ def main() -> str:
         deployed = count - count // 50
         loop_rate = baseline(server, deployed)
         common.seed(count, due=count, token_url=server.url)
+        service_rate = service_loop(deployed)
+        common.seed(count, due=count, token_url=server.url)
         server.spent.clear()
         celery_rate, rss = with_celery(server, deployed)
         once = len(server.spent) == deployed and set(server.spent.values()) == {1}
     ratio = celery_rate / loop_rate
     met = ratio >= 0.6 and once
+    service = f"{service_rate:,.0f} ({service_rate / loop_rate:.0%})"
+    spent = "yes" if once else f"**no**: {len(server.spent):,} tokens spent"
     report = common.table([
-        ["artifacts due", "loop refreshes/s", "Celery refreshes/s", "ratio",
-         "each refreshed once", "target ≥ 60%, once"],
-        [f"{deployed:,}", f"{loop_rate:,.0f}", f"{celery_rate:,.0f}", f"{ratio:.0%}",
-         "yes" if once else f"**no**: {len(server.spent):,} tokens spent",
-         "met" if met else "**not met**"],
-    ]) + f"\n\n2 worker processes (prefork); peak RSS of the worker: {rss:.0f} MB."  # fmt: skip
+        ["artifacts due", "loop refreshes/s", "refresh_artifact in a loop /s",
+         "Celery refreshes/s", "ratio (Celery to loop)", "each refreshed once",
+         "target ≥ 60%, once"],
+        [f"{deployed:,}", f"{loop_rate:,.0f}", service, f"{celery_rate:,.0f}", f"{ratio:.0%}",
+         spent, "met" if met else "**not met**"],
+    ])  # fmt: skip
+    report += (
+        f"\n\n2 worker processes (prefork); peak RSS of the worker: {rss:.0f} MB. The middle "
+        "column is the service a worker runs, in one process without Celery: the row locks, "
+        "the re-read after them, the checks. What it costs over the loop is the service; what "
+        "Celery costs over it is the queue."
+    )
     print(report)
     return report
 

@@ -120,8 +120,8 @@ def main() -> str:
     env = {**os.environ, "API_TOKEN": secret, "NAMES_FILE": str(names)}
     workers = 2 * (os.cpu_count() or 1) + 1
     server, url = start_gunicorn(workers)
-    rows = [["connections", "baseline req/s", "token API req/s", "ratio", "p50 ms", "p99 ms",
-             "target (64): ≥ 50%, p99 ≤ 50 ms"]]  # fmt: skip
+    rows = [["connections", "baseline req/s", "baseline p99 ms", "token API req/s", "ratio",
+             "p50 ms", "p99 ms", "target (64): ≥ 50%, p99 ≤ 50 ms"]]  # fmt: skip
     try:
         # Warm up: every worker imports the app after it is forked, and the first requests
         # fill the caches a running service has.
@@ -135,14 +135,18 @@ def main() -> str:
                 ok = api[0] >= 0.5 * base[0] and api[2] <= 50
                 verdict = "met" if ok else "**not met**"
             ratio = f"{api[0] / base[0]:.0%}"
-            rows.append([str(connections), f"{base[0]:,.0f}", f"{api[0]:,.0f}", ratio,
-                         f"{api[1]:.1f}", f"{api[2]:.1f}", verdict])  # fmt: skip
+            rows.append([str(connections), f"{base[0]:,.0f}", f"{base[2]:.1f}",
+                         f"{api[0]:,.0f}", ratio, f"{api[1]:.1f}", f"{api[2]:.1f}",
+                         verdict])  # fmt: skip
         rss = peak_rss_mb(server)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    report = (
-        common.table(rows) + f"\n\n{workers} gunicorn workers; peak RSS of a worker: {rss:.0f} MB."
+    report = common.table(rows) + (
+        f"\n\n{workers} gunicorn workers; peak RSS of a worker: {rss:.0f} MB. With wrk's "
+        "closed loop, latency is connections / throughput (Little's law): at 64 connections "
+        "p99 ≤ 50 ms needs more than 1,280 requests/s, which the bare view itself may not reach "
+        "here (its p99 is in the table)."
     )
     print(report)
     return report
