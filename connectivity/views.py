@@ -18,7 +18,7 @@ PROTOCOLS = {"smtp": "SMTP", "imap": "IMAP"}
 
 
 @require_http_methods(["GET", "POST"])
-@permission_required("securitymaterial.change_artifact", raise_exception=True)
+@permission_required("securitymaterial.operate_artifact", raise_exception=True)
 def connectivity_tests(request: HttpRequest) -> HttpResponse:
     protocol = request.GET.get("tab", "smtp")
     runtime = request.GET.get("runtime", Runtime.CLOUD)

@@ -195,8 +195,8 @@ def _outage_text(artifact: OAuth2AuthorizationCode) -> str:
 
 def _notify_admins(subject: str, text: str) -> None:
     """Mail everyone who may authorize it; Django's mail settings (console by default)."""
-    perm = Q(user_permissions__codename="change_artifact") | Q(
-        groups__permissions__codename="change_artifact"
+    perm = Q(user_permissions__codename="operate_artifact") | Q(
+        groups__permissions__codename="operate_artifact"
     )
     recipients = sorted(
         set(

@@ -13,18 +13,19 @@ from django.views.decorators.http import require_GET, require_POST
 from oauthflows import client_credentials, flow
 from securitymaterial.models import OAuth2AuthorizationCode, OAuth2ClientCredentials, Status
 
-CHANGE = "securitymaterial.change_artifact"
+# Authorize, Fetch Token and the callback: the Operator role's, not only the editors'.
+OPERATE = "securitymaterial.operate_artifact"
 
 
 @require_POST  # a GET link would let another site start a flow in the admin's name
-@permission_required(CHANGE, raise_exception=True)
+@permission_required(OPERATE, raise_exception=True)
 def authorize(request: HttpRequest, pk: int) -> HttpResponse:
     artifact = get_object_or_404(OAuth2AuthorizationCode, pk=pk)
     return redirect(flow.start_authorization(artifact, request))
 
 
 @require_POST
-@permission_required(CHANGE, raise_exception=True)
+@permission_required(OPERATE, raise_exception=True)
 def fetch_token(request: HttpRequest, pk: int) -> HttpResponse:
     """An admin tries the client's settings now, rather than waiting for a consumer."""
     artifact = get_object_or_404(OAuth2ClientCredentials, pk=pk)
@@ -48,7 +49,7 @@ def callback(request: HttpRequest) -> HttpResponse:
             status=401,
         )
         return render(request, "oauthflows/callback_error.html", {"error": error}, status=401)
-    if not request.user.has_perm(CHANGE):
+    if not request.user.has_perm(OPERATE):
         raise PermissionDenied
     try:
         outcome = flow.complete_authorization(request)

@@ -53,6 +53,7 @@ def admin_user(db: None) -> User:
         "add_artifact",
         "change_artifact",
         "delete_artifact",
+        "operate_artifact",
     )
 
 

@@ -77,6 +77,10 @@ class Artifact(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Beside view/add/change/delete: what the Operator role may do without editing.
+        permissions = [
+            ("operate_artifact", "Can authorize, fetch tokens and run connectivity tests"),
+        ]
         constraints = [
             # Integrations find a credential by name alone, whatever its type or case.
             models.UniqueConstraint(

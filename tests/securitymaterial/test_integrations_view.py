@@ -50,7 +50,7 @@ def test_connectivity_tests_and_api_tokens_are_tiles_for_those_who_may_use_them(
     assert 'href="/monitor/integrations/connectivity-tests/?runtime=cloud"' in html
     reader = reader_client.get(URL).content.decode()
     assert "connectivity-tests" not in reader and "api-tokens" not in reader
-    assert 'title="Needs the permission to change security material"' in reader
+    assert 'title="Needs the Operator or Administrator role"' in reader
 
 
 def test_an_unknown_runtime_is_a_400(admin_client: Client) -> None:
