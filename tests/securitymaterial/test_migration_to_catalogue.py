@@ -89,6 +89,8 @@ print(json.dumps({
     "audit": list(AuditEntry.objects.values_list("artifact_id", "action")),
     "pending": [state.artifact_id, state.code_verifier],
     "ada_may_change": User.objects.get(username="ada").has_perm("securitymaterial.change_artifact"),
+    # Migration 0006: who could change (which included authorizing) may still authorize.
+    "ada_may_operate": User.objects.get(username="ada").has_perm("securitymaterial.operate_artifact"),
 }))
 """
 
@@ -151,3 +153,4 @@ def test_every_artifact_token_audit_entry_and_grant_survives_the_migration(
     assert found["audit"] == [[old_id, "authorized"]]
     assert found["pending"] == [old_id, "VERIFIER-MIGRATE-1"]
     assert found["ada_may_change"] is True
+    assert found["ada_may_operate"] is True
