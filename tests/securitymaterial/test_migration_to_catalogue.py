@@ -76,6 +76,7 @@ from securitymaterial.models import Artifact, AuditEntry, OAuth2AuthorizationCod
 mailer = OAuth2AuthorizationCode.objects.get(name="M365_Mailer")
 generic = Artifact.objects.get(name="Generic_App")
 state = AuthorizationState.objects.get()
+ada = User.objects.get(username="ada")
 print(json.dumps({
     "kinds": sorted(Artifact.objects.values_list("kind", flat=True)),
     "mailer_id": mailer.pk,
@@ -88,9 +89,9 @@ print(json.dumps({
                 generic.typed().client_secret, generic.typed().provider],
     "audit": list(AuditEntry.objects.values_list("artifact_id", "action")),
     "pending": [state.artifact_id, state.code_verifier],
-    "ada_may_change": User.objects.get(username="ada").has_perm("securitymaterial.change_artifact"),
+    "ada_may_change": ada.has_perm("securitymaterial.change_artifact"),
     # Migration 0006: who could change (which included authorizing) may still authorize.
-    "ada_may_operate": User.objects.get(username="ada").has_perm("securitymaterial.operate_artifact"),
+    "ada_may_operate": ada.has_perm("securitymaterial.operate_artifact"),
 }))
 """
 
