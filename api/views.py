@@ -16,6 +16,7 @@ from pydantic import Field
 
 from api.models import ApiToken
 from oauthflows import access
+from securitymaterial import crypto
 from securitymaterial.models import (
     Artifact,
     ArtifactType,
@@ -76,6 +77,11 @@ def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse
         "unknown or revoked.",
         WWW_Authenticate="Bearer",
     )
+
+
+@api.exception_handler(crypto.DecryptionError)
+def unreadable(request: HttpRequest, exc: crypto.DecryptionError) -> HttpResponse:
+    return _error(503, crypto.UNREADABLE, Retry_After="300")
 
 
 @api.exception_handler(ValidationError)

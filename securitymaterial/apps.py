@@ -9,7 +9,12 @@ class SecurityMaterialConfig(AppConfig):
     verbose_name = "Security Material"
 
     def ready(self) -> None:
-        from securitymaterial.checks import check_encryption_keys, check_file_permissions
+        from securitymaterial.checks import (
+            check_encryption_keys,
+            check_file_permissions,
+            check_stored_secrets_readable,
+        )
 
         checks.register(check_encryption_keys, checks.Tags.security)
         checks.register(check_file_permissions, checks.Tags.security)
+        checks.register(check_stored_secrets_readable, checks.Tags.database)

@@ -84,3 +84,28 @@ def check_file_permissions(app_configs: Any = None, **kwargs: Any) -> list[Check
                 )
             )
     return messages
+
+
+def check_stored_secrets_readable(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Every stored secret decrypts with SECURITY_MATERIAL_KEYS: run at start-up by `migrate`
+    (and `check --database default`), so a missing or wrong key stops the service with the
+    names of what it cannot read, instead of a failure on each request that touches one."""
+    if not databases or check_encryption_keys():
+        return []  # not asked to look at the database, or no usable key to try
+    from securitymaterial.secrets_at_rest import unreadable
+
+    found = unreadable()
+    if not found:
+        return []
+    shown = ", ".join(found[:20]) + (f" and {len(found) - 20} more" if len(found) > 20 else "")
+    return [
+        Error(
+            f"{len(found)} stored record(s) cannot be decrypted with SECURITY_MATERIAL_KEYS: "
+            f"{shown}.",
+            hint="Put back the key they were encrypted with (after the new one) and run "
+            "manage.py rotate_keys before removing it; or enter their secrets again with Edit.",
+            id="securitymaterial.E003",
+        )
+    ]

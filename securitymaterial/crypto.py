@@ -14,6 +14,15 @@ class DecryptionError(Exception):
     """A stored value cannot be decrypted with any configured key. Never carries the value."""
 
 
+# What a person is told when a request meets one (503): the service cannot work with it
+# until the key is back, and the start-up check names every record it cannot read.
+UNREADABLE = (
+    "A stored secret cannot be decrypted with the configured SECURITY_MATERIAL_KEYS: was a "
+    "key removed before rotate_keys ran? Put the old key back after the new one; "
+    "manage.py check --database default names every record that cannot be read."
+)
+
+
 @lru_cache(maxsize=4)
 def _multifernet(keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet([Fernet(key) for key in keys])

@@ -114,6 +114,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "securitymaterial.middleware.UnreadableSecretMiddleware",
     "axes.middleware.AxesMiddleware",  # last: it answers a locked-out sign-in
 ]
 

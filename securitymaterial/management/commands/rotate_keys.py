@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from cryptography.fernet import InvalidToken
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.db.models import Model
 
 from securitymaterial import crypto
 from securitymaterial.fields import EncryptedTextField
+from securitymaterial.secrets_at_rest import encrypted_models, select_batch
 
 BATCH = 500
 
@@ -28,10 +28,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         total, unreadable = 0, []
-        for model in apps.get_models():
-            fields = [f for f in model._meta.local_fields if isinstance(f, EncryptedTextField)]
-            if not fields:
-                continue
+        for model, fields in encrypted_models():
             rows, bad = _rotate_table(model, fields, max(1, options["batch"]))
             total += rows
             unreadable += [f"{model._meta.label} {pk}" for pk in bad]
@@ -46,27 +43,24 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Done: {total} row(s) now use the first key."))
 
 
-def _rotate_table(model: type[Model], fields: list[Any], batch: int) -> tuple[int, list[Any]]:
+def _rotate_table(
+    model: type[Model], fields: list[EncryptedTextField], batch: int
+) -> tuple[int, list[Any]]:
     """A batch of rows per transaction, in key order, each batch locked before it is read:
     a refresh that rotates a token meanwhile either finishes first or waits. Raw
     ciphertexts: rotate() keeps each value's Fernet timestamp and never holds plaintext.
     Memory stays bounded by the batch."""
     quote = connection.ops.quote_name
     table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
-    columns = ", ".join(quote(f.column) for f in fields)
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
     rows, last = 0, None
     unreadable: list[Any] = []
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
-            if not lock:  # SQLite: take the database write lock before reading
+            if not connection.features.has_select_for_update:
+                # SQLite: take the database write lock before reading
                 cursor.execute(f"UPDATE {table} SET {pk} = {pk} WHERE 1 = 0")  # noqa: S608
-            after = "" if last is None else f"WHERE {pk} > %s "
-            cursor.execute(
-                f"SELECT {pk}, {columns} FROM {table} {after}ORDER BY {pk} LIMIT %s{lock}",  # noqa: S608
-                [*([] if last is None else [last]), batch],
-            )
-            fetched = cursor.fetchall()
+            fetched = select_batch(model, fields, last, batch, lock=True)
             if not fetched:
                 return rows, unreadable
             updates = []
@@ -78,7 +72,6 @@ def _rotate_table(model: type[Model], fields: list[Any], batch: int) -> tuple[in
                     continue
                 if any(values):
                     updates.append([*rotated, key])
-            assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
             cursor.executemany(
                 f"UPDATE {table} SET {assignments} WHERE {pk} = %s",  # noqa: S608
                 updates,

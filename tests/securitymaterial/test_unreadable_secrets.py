@@ -1,0 +1,82 @@
+"""A key removed too early: the start-up check names every artifact it cannot read, and a
+request that meets one gets a 503 that says what to do, never a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import Client
+
+from api.models import ApiToken
+from securitymaterial.models import OAuth2AuthorizationCode, SecureParameter
+from tests.conftest import CLIENT_SECRET, TEST_KEY
+
+OTHER_KEY = Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def written_under_the_old_key(make_artifact: Any) -> OAuth2AuthorizationCode:
+    SecureParameter.objects.create(name="Fine_Param", value="")  # nothing encrypted to lose
+    return make_artifact(name="Old_Mailer", refresh_token="RT-1", access_token="AT-1")
+
+
+def test_the_start_up_check_names_what_the_keys_cannot_read(
+    written_under_the_old_key: OAuth2AuthorizationCode, settings: Any
+) -> None:
+    call_command("check", "--database", "default")  # the right key: nothing to say
+    settings.SECURITY_MATERIAL_KEYS = [OTHER_KEY]
+    with pytest.raises(SystemCheckError) as refused:
+        call_command("check", "--database", "default")
+    message = str(refused.value)
+    assert "securitymaterial.E003" in message
+    assert "1 stored record(s) cannot be decrypted" in message
+    assert "“Old_Mailer” (cloud)" in message and "Fine_Param" not in message
+    assert CLIENT_SECRET not in message and "RT-1" not in message
+    settings.SECURITY_MATERIAL_KEYS = [OTHER_KEY, TEST_KEY]  # the old key back, after the new
+    call_command("check", "--database", "default")
+
+
+def test_without_database_the_check_does_not_read_the_tables(
+    written_under_the_old_key: OAuth2AuthorizationCode, settings: Any
+) -> None:
+    settings.SECURITY_MATERIAL_KEYS = [OTHER_KEY]
+    call_command("check")  # what runs before migrate: the tables may not exist yet
+
+
+def test_a_page_that_meets_one_is_a_503_that_says_what_to_do(
+    written_under_the_old_key: OAuth2AuthorizationCode, admin_client: Client, settings: Any
+) -> None:
+    settings.SECURITY_MATERIAL_KEYS = [OTHER_KEY]
+    assert admin_client.get("/monitor/integrations/security-material/").status_code == 200
+    response = admin_client.get(
+        f"/monitor/integrations/security-material/{written_under_the_old_key.pk}/"
+    )
+    assert response.status_code == 503
+    assert "was a key removed before rotate_keys ran?" in response.content.decode()
+
+
+def test_the_api_answers_503_with_retry_after(
+    written_under_the_old_key: OAuth2AuthorizationCode, settings: Any
+) -> None:
+    _, secret = ApiToken.create("consumer")
+    settings.SECURITY_MATERIAL_KEYS = [OTHER_KEY]
+    response = Client().get(
+        "/api/v1/security-material/Old_Mailer/access-token",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
+    assert response.status_code == 503
+    assert response["Retry-After"] == "300"
+    assert "SECURITY_MATERIAL_KEYS" in response.json()["detail"]
+
+
+def test_migrate_refuses_to_start_with_them_too(
+    written_under_the_old_key: OAuth2AuthorizationCode, settings: Any
+) -> None:
+    """scripts/run and the compose file start with migrate: its database checks are ours."""
+    settings.SECURITY_MATERIAL_KEYS = [OTHER_KEY]
+    with pytest.raises(SystemCheckError, match="“Old_Mailer” \\(cloud\\)"):
+        call_command("migrate", "--check", verbosity=0, skip_checks=False)
