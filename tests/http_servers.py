@@ -63,11 +63,18 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class MisbehavingTokenEndpoint(socketserver.ThreadingTCPServer):
-    """A raw socket server that answers a token request badly, the ways networks do:
+    """A raw socket server that answers a token request badly, the ways networks and
+    misconfigured endpoints do:
 
     - "stall": sends the status line and headers, then nothing;
     - "truncate": announces 1000 bytes of body, sends 20 and closes the connection;
-    - "trickle": sends the headers, then one byte of body every 50 ms, for ever.
+    - "trickle": sends the headers, then one byte of body every 50 ms, for ever;
+    - "garbage": 200, application/json, and bytes that are not JSON;
+    - "html": 200 with a sign-in page (a proxy or an SSO portal in the way);
+    - "huge": 200, application/json, 10 MB of it;
+    - "redirect": 307 to another path here, which would repeat the POST and its secret.
+
+    `paths` records the path of every request it received.
     """
 
     daemon_threads = True
@@ -77,6 +84,7 @@ class MisbehavingTokenEndpoint(socketserver.ThreadingTCPServer):
         super().__init__(("127.0.0.1", 0), _MisbehavingHandler)
         self.mode = mode
         self.connections = 0
+        self.paths: list[str] = []
 
     @property
     def url(self) -> str:
@@ -91,11 +99,25 @@ class MisbehavingTokenEndpoint(socketserver.ThreadingTCPServer):
         self.server_close()
 
 
+HUGE = 10 * 1024 * 1024
+WHOLE_ANSWERS = {
+    "garbage": (b"200 OK", b"application/json", bytes(range(256)) * 4),
+    "html": (
+        b"200 OK",
+        b"text/html",
+        b"<!doctype html><title>Sign in</title><form method=post><input name=password></form>",
+    ),
+    "redirect": (b"307 Temporary Redirect\r\nLocation: /stolen", b"text/plain", b""),
+}
+
+
 class _MisbehavingHandler(socketserver.StreamRequestHandler):
     server: MisbehavingTokenEndpoint
 
     def handle(self) -> None:
         self.server.connections += 1
+        request_line = self.rfile.readline().split()
+        self.server.paths.append(request_line[1].decode() if len(request_line) > 1 else "")
         length = 0
         while line := self.rfile.readline():
             if line.lower().startswith(b"content-length:"):
@@ -103,9 +125,19 @@ class _MisbehavingHandler(socketserver.StreamRequestHandler):
             if line in (b"\r\n", b"\n"):
                 break
         self.rfile.read(length)
-        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
         try:
-            self.wfile.write(head)
+            if self.server.mode in WHOLE_ANSWERS:
+                status, content_type, body = WHOLE_ANSWERS[self.server.mode]
+                self.wfile.write(
+                    b"HTTP/1.1 " + status + b"\r\nContent-Type: " + content_type
+                    + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+                )  # fmt: skip
+                return
+            size = HUGE if self.server.mode == "huge" else 1000
+            self.wfile.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: " + str(size).encode() + b"\r\n\r\n"
+            )
             if self.server.mode == "stall":
                 self.rfile.read(1)  # until the client gives up
             elif self.server.mode == "truncate":
@@ -115,5 +147,7 @@ class _MisbehavingHandler(socketserver.StreamRequestHandler):
                     self.wfile.write(b" ")
                     self.wfile.flush()
                     time.sleep(0.05)  # the server's pace, not a test waiting
+            elif self.server.mode == "huge":
+                self.wfile.write(b'{"access_token": "' + b"x" * (HUGE - 20) + b'"}')
         except OSError:
             pass  # the client went away

@@ -94,6 +94,35 @@ def test_a_refresh_whose_answer_is_cut_off_retries_with_backoff(make_artifact: A
     assert "The connection broke while reading the answer." in stored.status_reason
 
 
+@pytest.mark.parametrize(
+    ("mode", "action", "message"),
+    [
+        ("garbage", "retrying", "did not answer with JSON (HTTP 200)"),
+        ("html", "retrying", "did not answer with JSON (HTTP 200)"),
+        ("huge", "retrying", "answer was too large"),
+        ("redirect", "needs a person", "answered with a redirect (HTTP 307)"),
+    ],
+)
+def test_an_answer_that_is_not_a_token_keeps_the_tokens_and_says_what_came(
+    make_artifact: Any, mode: str, action: str, message: str
+) -> None:
+    """A 10 MB body is not read past the limit; a redirect is not followed, so the refresh
+    token and the client secret are not posted on to wherever it points."""
+    with MisbehavingTokenEndpoint(mode) as server:
+        artifact = make_artifact(
+            token_service_url=server.url,
+            status=Status.DEPLOYED,
+            refresh_token="RT-old",
+            access_token="AT-old",
+        )
+        outcome = refresh.refresh_artifact(artifact.pk, force=True)
+    assert (outcome.action, server.paths) == (action, ["/token"])
+    stored = OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
+    assert (stored.refresh_token, stored.access_token) == ("RT-old", "AT-old")
+    assert message in stored.status_reason
+    assert stored.status == Status.ERROR
+
+
 # ALLOW_PRIVATE_TOKEN_ENDPOINTS, checked again when connecting: a DNS name that pointed
 # elsewhere when the artifact was saved may point inside now.
 
