@@ -37,7 +37,9 @@ router = Router(tags=["manage"])
 
 class FieldErrors(Schema):
     detail: str
-    errors: dict[str, list[str]]
+    errors: dict[str, list[str]] = Field(
+        default_factory=dict, description="By field; absent when the body is not JSON at all"
+    )
 
 
 class Summary(Schema):
@@ -185,7 +187,8 @@ def _conflict(name: str, runtime: str) -> HttpError:
     return HttpError(409, f"An artifact named “{name}” already exists in {Runtime(runtime).label}.")
 
 
-@router.get("/security-material", response={200: list[Summary], 401: Error, 403: Error},
+@router.get("/security-material", response={200: list[Summary], 400: Error, 401: Error,
+            403: Error},
             summary="Every artifact the API token may see, by name")  # fmt: skip
 def list_artifacts(request: HttpRequest, query: Query[ListQuery]) -> Any:
     token = _manager(request)
@@ -219,8 +222,8 @@ def _register(kind: str, form: type[ArtifactForm]) -> None:
             raise _conflict(name, query.runtime)
         return Status(201, describe(artifact))
 
-    @router.get(f"/{kind}/{{name}}", response={200: answer_schema, 401: Error, 403: Error,
-                404: Error}, summary=f"Read {label} (secrets are null)",
+    @router.get(f"/{kind}/{{name}}", response={200: answer_schema, 400: Error, 401: Error,
+                403: Error, 404: Error}, summary=f"Read {label} (secrets are null)",
                 operation_id=f"read_{operation}")  # fmt: skip
     def read(request: HttpRequest, name: str, query: Query[RuntimeQuery]) -> Any:
         return describe(_typed(request, kind, name, query.runtime))
@@ -244,8 +247,8 @@ def _register(kind: str, form: type[ArtifactForm]) -> None:
         services.redeploy(bound, None, actor=_actor(token))
         return describe(Artifact.objects.get(pk=artifact.pk).typed())
 
-    @router.delete(f"/{kind}/{{name}}", response={204: None, 401: Error, 403: Error,
-                   404: Error}, summary=f"Delete {label}",
+    @router.delete(f"/{kind}/{{name}}", response={204: None, 400: Error, 401: Error,
+                   403: Error, 404: Error}, summary=f"Delete {label}",
                    operation_id=f"delete_{operation}")  # fmt: skip
     def delete(request: HttpRequest, name: str, query: Query[RuntimeQuery]) -> Any:
         token = _manager(request)

@@ -86,12 +86,14 @@ def unreadable(request: HttpRequest, exc: crypto.DecryptionError) -> HttpRespons
 
 @api.exception_handler(ValidationError)
 def bad_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    problems = [
-        f"{'.'.join(str(part) for part in error.get('loc', [])[1:]) or 'request'}: "
-        f"{error.get('msg', 'invalid')}"
-        for error in exc.errors[:5]
-    ]
-    return _error(400, "; ".join(problems)[:500])
+    """Also by field, as the management API's form errors are (the shape it documents)."""
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors[:5]:
+        field = ".".join(str(part) for part in error.get("loc", [])[1:]) or "request"
+        errors.setdefault(field[:100], []).append(str(error.get("msg", "invalid"))[:200])
+    detail = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in errors.items())
+    response = api.create_response(request, {"detail": detail[:500], "errors": errors}, status=400)
+    return response
 
 
 class RuntimeQuery(Schema):
