@@ -92,8 +92,7 @@ def bad_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         field = ".".join(str(part) for part in error.get("loc", [])[1:]) or "request"
         errors.setdefault(field[:100], []).append(str(error.get("msg", "invalid"))[:200])
     detail = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in errors.items())
-    response = api.create_response(request, {"detail": detail[:500], "errors": errors}, status=400)
-    return response
+    return api.create_response(request, {"detail": detail[:500], "errors": errors}, status=400)
 
 
 class RuntimeQuery(Schema):
