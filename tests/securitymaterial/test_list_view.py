@@ -179,7 +179,7 @@ def plans_of(queries: list[str]) -> list[str]:
     [
         ({"sort": "status"}, "artifact_list_by_status"),
         ({"sort": "type"}, "artifact_list_by_kind"),
-        ({"sort": "-deployed_on"}, "artifact_list_by_deployed_on"),
+        ({"sort": "deployed_on"}, "artifact_list_by_deployed_on"),
     ],
 )
 def test_every_sort_of_the_list_is_read_off_an_index_on_postgresql(
