@@ -1,0 +1,227 @@
+"""The whole life of an artifact, then a search for every secret it ever had in everything
+that could keep one: a full dump of the database, every log line (ours at DEBUG, the rest at
+WARNING), every page the browser saw, every message that went through Redis, and Django's
+DEBUG error page of a forced failure.
+
+The secrets: the client secret, the PKCE verifier, the authorization code, every access and
+refresh token the provider issued, the API token, and a client-credentials secret. Where a
+secret is the answer (the consumer API hands out the access token) that answer is not
+searched; everything else is.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import subprocess
+from collections.abc import Iterator
+from io import StringIO
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import redis
+import requests
+from cryptography.fernet import Fernet
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from playwright.sync_api import Page, Request, expect
+
+from api.models import ApiToken
+from oauthflows import refresh, tasks
+from oauthflows.models import AuthorizationState
+from securitymaterial.celery import app
+from securitymaterial.models import OAuth2AuthorizationCode, OAuth2ClientCredentials
+from tests.conftest import TEST_KEY
+from tests.e2e.oauth_server import PASSWORD as PROVIDER_PASSWORD
+from tests.e2e.oauth_server import USER as PROVIDER_USER
+from tests.e2e.oauth_server import OAuthServer
+from tests.e2e.test_authorize_in_browser import CLIENT_SECRET, deploy
+from tests.e2e.test_deploy_in_browser import sign_in_as_admin
+from tests.processes import test_database_url
+
+BROKER = "redis://127.0.0.1:6379/13"  # no worker listens here: messages stay to be read
+NAME = "Leak_Probe"
+CLIENT_ID = "leak-probe"
+MACHINE_SECRET = "MACHINE-SECRET-7d2f9a"
+
+
+@pytest.fixture
+def logs() -> Iterator[StringIO]:
+    """Our loggers at DEBUG, everyone else's at WARNING, formatted as the service logs."""
+    captured = StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    ours = [logging.getLogger(name) for name in ("securitymaterial", "oauthflows", "api")]
+    before = root.level, [logger.level for logger in ours]
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    for logger in ours:
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+    try:
+        yield captured
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(before[0])
+        for logger, level in zip(ours, before[1], strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+def database_dump() -> str:
+    if connection.vendor == "postgresql":
+        url = test_database_url()
+        return subprocess.run(  # noqa: S603 - pg_dump of the test database
+            ["pg_dump", "--no-owner", "--data-only", url],  # noqa: S607
+            capture_output=True, text=True, check=True, timeout=120,
+        ).stdout  # fmt: skip
+    return "\n".join(connection.connection.iterdump())
+
+
+def broker_messages() -> str:
+    """Every message waiting in Redis, with each body decoded from its base64."""
+    found = []
+    for raw in redis.Redis.from_url(BROKER).lrange("celery", 0, -1):
+        message = json.loads(raw)
+        found += [raw.decode(), base64.b64decode(message["body"]).decode()]
+    return "\n".join(found)
+
+
+def leaks(secrets: dict[str, str], where: dict[str, str]) -> list[str]:
+    return [
+        f"{what} in {place}"
+        for what, secret in secrets.items()
+        for place, text in where.items()
+        if secret in text
+    ]
+
+
+def test_no_secret_of_a_whole_life_is_found_anywhere(
+    page: Page,
+    live_server: Any,
+    settings: Any,
+    oauth_server: OAuthServer,
+    logs: StringIO,
+) -> None:
+    settings.PUBLIC_BASE_URL = live_server.url
+    secrets = {"client secret": CLIENT_SECRET, "machine secret": MACHINE_SECRET}
+    pages: list[str] = []
+    codes: list[str] = []
+
+    def code_of(request: Request) -> None:
+        if "/oauth2/callback/" in request.url:
+            codes.extend(parse_qs(urlsplit(request.url).query).get("code", []))
+
+    page.on("request", code_of)
+    oauth_server.register_client(
+        CLIENT_ID, secrets["client secret"], f"{live_server.url}/oauth2/callback/", "body"
+    )
+
+    # Add and deploy, in the browser.
+    sign_in_as_admin(page, live_server)
+    deploy(
+        page, name=NAME, provider="Generic", client_id=CLIENT_ID, send_as="Body Parameter",
+        urls=(f"{oauth_server.url}/o/authorize/", f"{oauth_server.url}/o/token/"),
+        scope="openid profile read",
+    )  # fmt: skip
+    pages.append(page.content())
+
+    # Authorize at the real provider: sign in, read the verifier while the sign-in is
+    # pending, consent, and see the code pass by on its way to the callback.
+    page.get_by_role("row", name=re.compile(NAME)).get_by_role("button", name="Authorize").click()
+    page.get_by_label("Email or user name").fill(PROVIDER_USER)
+    page.get_by_label("Provider password").fill(PROVIDER_PASSWORD)
+    page.get_by_role("button", name="Sign in to the provider").click()
+    secrets["PKCE verifier"] = AuthorizationState.objects.get().code_verifier
+    page.get_by_role("button", name="Authorize").click()
+    expect(page.get_by_text(f"{NAME} is authorized and deployed.")).to_be_visible()
+    pages.append(page.content())
+    assert codes, "the browser never went to the callback"
+    secrets["authorization code"] = codes[0]
+    artifact = OAuth2AuthorizationCode.objects.get(name=NAME)
+    secrets["first access token"] = artifact.access_token
+    secrets["first refresh token"] = artifact.refresh_token
+
+    # A refresh, and a failed one (the spent refresh token put back).
+    assert refresh.refresh_artifact(artifact.pk, force=True).action == "refreshed"
+    artifact = OAuth2AuthorizationCode.objects.get(name=NAME)
+    secrets["second access token"] = artifact.access_token
+    secrets["second refresh token"] = artifact.refresh_token
+    OAuth2AuthorizationCode.objects.filter(pk=artifact.pk).update(
+        refresh_token=OAuth2AuthorizationCode._meta.get_field("refresh_token").get_prep_value(
+            secrets["first refresh token"]
+        )
+    )
+    failed = refresh.refresh_artifact(artifact.pk, force=True)
+    assert failed.action == "needs a person", failed
+    page.reload()
+    pages.append(page.content())
+
+    # The consumer API (an answer with a token is the one place a token belongs).
+    api_token, secrets["API token"] = ApiToken.create("leak-consumer")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {secrets['API token']}")
+    answer = api.get(f"/api/v1/security-material/{NAME}/access-token")
+    assert answer.status_code == 409, answer.content  # the failed refresh needs a person
+    pages.append(answer.content.decode())
+    pages.append(api.get("/api/v1/security-material/Nobody/access-token").content.decode())
+
+    # A message to a worker, as beat sends it.
+    redis.Redis.from_url(BROKER).flushdb()
+    with app.connection_for_write(BROKER) as broker:
+        tasks.refresh_credential.apply_async((artifact.pk,), connection=broker)
+
+    # A forced failure with DEBUG on: a client-credentials fetch whose HTTP call blows up
+    # (the third-party boundary), rendered by Django's technical 500 page.
+    machine = OAuth2ClientCredentials.objects.create(
+        name="Leak_Machine", token_service_url=f"{oauth_server.url}/o/token/",
+        client_id="leak-machine", client_secret=MACHINE_SECRET, custom_parameters_json="[]",
+    )  # fmt: skip
+    settings.DEBUG = True
+    admin = Client(raise_request_exception=False)
+    admin.force_login(artifact.deployed_by)
+
+    def explode(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the network stack fell over")
+
+    original = requests.Session.post
+    requests.Session.post = explode  # type: ignore[method-assign]
+    try:
+        debug_page = admin.post(
+            f"/monitor/integrations/security-material/{machine.pk}/fetch-token/"
+        )
+    finally:
+        requests.Session.post = original  # type: ignore[method-assign]
+        settings.DEBUG = False
+    assert debug_page.status_code == 500
+    assert "RuntimeError" in debug_page.content.decode()  # it is the technical page
+
+    # Key rotation, then delete.
+    new_key = Fernet.generate_key().decode()
+    settings.SECURITY_MATERIAL_KEYS = [new_key, TEST_KEY]
+    call_command("rotate_keys", stdout=StringIO())
+    settings.SECURITY_MATERIAL_KEYS = [new_key]
+    page.goto(f"{live_server.url}/monitor/integrations/security-material/{artifact.pk}/delete/")
+    pages.append(page.content())
+    page.get_by_role("button", name="Delete").click()
+    pages.append(page.content())
+    api_token.revoke()
+
+    haystacks = {
+        "the database dump": database_dump(),
+        "the logs": logs.getvalue(),
+        "the pages": "\n".join(pages),
+        "the Redis messages": broker_messages(),
+        "the DEBUG error page": debug_page.content.decode(),
+    }
+    assert all(haystacks.values()), [place for place, text in haystacks.items() if not text]
+    assert "Leak_Machine" in haystacks["the database dump"]  # the dump is of this database
+    assert all(secrets.values()), secrets.keys()
+    assert leaks(secrets, haystacks) == []
+    # The search finds what is there: a secret planted in each place is found in each.
+    planted = {place: text + secrets["second refresh token"] for place, text in haystacks.items()}
+    assert len(leaks(secrets, planted)) == len(haystacks)
