@@ -4,16 +4,17 @@ consumer API. One refresh per artifact at a time, across processes and machines.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -41,7 +42,16 @@ def locked(pk: int) -> Iterator[OAuth2AuthorizationCode]:
         yield OAuth2AuthorizationCode.lock(pk)
 
 
-@sensitive_variables("result", "artifact")
+@dataclass
+class _Answer:
+    """The provider's answer, kept outside the transaction: if the database goes away after
+    the provider rotated the refresh token, the new one must not go with the transaction."""
+
+    result: client.TokenResult | None = field(default=None, repr=False)
+    spent: str = field(default="", repr=False)  # the refresh token the request used
+
+
+@sensitive_variables("result", "artifact", "answer")
 def refresh_artifact(
     pk: int, *, force: bool = False, unless_valid_for: timedelta | None = None
 ) -> RefreshOutcome:
@@ -58,11 +68,16 @@ def refresh_artifact(
     only in memory or in a message.
     """
     notify: tuple[str, str] | None = None
+    answer = _Answer()
     try:
         with locked(pk) as artifact:
-            outcome, notify = _refresh_locked(artifact, force, unless_valid_for)
+            outcome, notify = _refresh_locked(artifact, force, unless_valid_for, answer)
     except Artifact.DoesNotExist:  # the catalogue row is locked first; its type's too
         return RefreshOutcome(f"artifact {pk}", "skipped", "deleted")  # while the task waited
+    except (OperationalError, InterfaceError):
+        if answer.result is None:
+            raise  # nothing was spent at the provider: the schedule tries again
+        return _store_after_outage(pk, answer)
     if notify:
         _notify_admins(*notify)
     return outcome
@@ -84,9 +99,41 @@ CATALOGUE_FIELDS = [
 ]
 
 
-@sensitive_variables("result", "artifact")
+@sensitive_variables("result", "artifact", "answer")
+def _store_after_outage(pk: int, answer: _Answer) -> RefreshOutcome:
+    """The database went away (a restart, a failover) after the provider answered: keep
+    trying to store the new tokens, on a new connection, for REFRESH_STORE_RETRY_SECONDS.
+    Tokens stored meanwhile by someone else (a newer refresh, a new authorization) win."""
+    assert answer.result is not None
+    deadline = time.monotonic() + settings.REFRESH_STORE_RETRY_SECONDS
+    pause = 0.5
+    while True:
+        connection.close()  # the broken one; the next query connects again
+        try:
+            with locked(pk) as artifact:
+                if artifact.refresh_token != answer.spent:
+                    return RefreshOutcome(artifact.name, "skipped", "newer tokens stored meanwhile")
+                artifact.record_refresh(answer.result, timezone.now())
+                artifact.save(update_fields=REFRESH_FIELDS)
+        except Artifact.DoesNotExist:
+            return RefreshOutcome(f"artifact {pk}", "skipped", "deleted")
+        except (OperationalError, InterfaceError):
+            if time.monotonic() + pause > deadline:
+                logger.error("the new tokens of artifact %s were lost: the database is gone", pk)
+                raise
+            time.sleep(pause)  # the database's restart, not a test: back off and try again
+            pause = min(pause * 2, 5)
+            continue
+        logger.warning("refreshed %s; stored once the database was back", artifact.name)
+        return RefreshOutcome(artifact.name, "refreshed", "stored once the database was back")
+
+
+@sensitive_variables("result", "artifact", "answer")
 def _refresh_locked(
-    artifact: OAuth2AuthorizationCode, force: bool, unless_valid_for: timedelta | None
+    artifact: OAuth2AuthorizationCode,
+    force: bool,
+    unless_valid_for: timedelta | None,
+    answer: _Answer,
 ) -> tuple[RefreshOutcome, tuple[str, str] | None]:
     notify: tuple[str, str] | None = None
     now = timezone.now()
@@ -142,6 +189,7 @@ def _refresh_locked(
         )
         outcome = RefreshOutcome(artifact.name, "needs a person", detail)
     else:
+        answer.result, answer.spent = result, artifact.refresh_token
         shown = {name: getattr(artifact, name) for name in CATALOGUE_FIELDS}
         artifact.record_refresh(result, now)
         # A healthy artifact's status stays as it was: then its catalogue row is not written

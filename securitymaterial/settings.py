@@ -310,6 +310,9 @@ REFRESH_RETRY_BASE_SECONDS = env_int("REFRESH_RETRY_BASE_SECONDS", 60, minimum=5
 REFRESH_RETRY_MAX_SECONDS = env_int("REFRESH_RETRY_MAX_SECONDS", 3600, minimum=60)
 # Tell the admins once when retrying has gone on this long.
 REFRESH_ALERT_AFTER_HOURS = env_int("REFRESH_ALERT_AFTER_HOURS", 24, minimum=1)
+# When the database goes away after the provider rotated a refresh token, how long the
+# refresh keeps trying to store the new one (a restart or failover takes seconds).
+REFRESH_STORE_RETRY_SECONDS = env_int("REFRESH_STORE_RETRY_SECONDS", 60, minimum=1)
 # After beat hands an artifact to a worker, it waits this long before handing it again.
 REFRESH_DISPATCH_LEASE_SECONDS = env_int("REFRESH_DISPATCH_LEASE_SECONDS", 300, minimum=30)
 

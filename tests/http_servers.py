@@ -5,6 +5,7 @@ from __future__ import annotations
 import socketserver
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -17,10 +18,16 @@ class HoldingTokenEndpoint(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, upstream: str = "", hold: int = 1_000_000) -> None:
+    def __init__(
+        self,
+        upstream: str = "",
+        hold: int = 1_000_000,
+        before_answer: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.upstream = upstream
         self.hold = hold
+        self.before_answer = before_answer  # runs once upstream has answered
         self.in_flight = threading.Event()
         self.requests = 0
 
@@ -53,6 +60,8 @@ class _Handler(BaseHTTPRequestHandler):
             headers={"Content-Type": self.headers["Content-Type"]},
             timeout=20,
         )
+        if self.server.before_answer is not None:
+            self.server.before_answer()
         self.send_response(answer.status_code)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
