@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -131,3 +132,22 @@ def test_an_older_var_dir_and_database_readable_by_others_are_made_private(
     assert result.returncode == 0, result.stderr
     assert var.stat().st_mode & 0o777 == 0o700
     assert (var / "db.sqlite3").stat().st_mode & 0o777 == 0o600
+
+
+def test_check_deploy_behind_https_reports_only_what_the_readme_explains(tmp_path: Path) -> None:
+    """HSTS for subdomains and preload, and the SSL redirect a TLS proxy does: nothing else
+    (secure cookies, HSTS, DEBUG off, a strong secret key all follow from https)."""
+    env = {
+        **os.environ,
+        "PUBLIC_BASE_URL": "https://sm.example.com",
+        "DJANGO_DEBUG": "false",
+        "SECURITY_MATERIAL_KEYS": Fernet.generate_key().decode(),
+        "DJANGO_SECRET_KEY": Fernet.generate_key().decode() * 2,
+        "SECURITY_MATERIAL_VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    found = sorted(set(re.findall(r"\((\w+\.[EW]\d+)\)", result.stdout + result.stderr)))
+    assert found == ["security.W005", "security.W008", "security.W021"], result.stderr
