@@ -60,7 +60,12 @@ class ListQuery(RuntimeQuery):
 class CustomParameter(BaseModel):
     model_config = ConfigDict(extra="forbid")
     key: str = Field(max_length=100)
-    value: str = Field("", max_length=2000)
+    value: str | None = Field(
+        "",
+        max_length=2000,
+        description="Write-only: null when read; null or empty on a "
+        "change keeps the stored value of the same key and part",
+    )
     send_as: Literal["body", "header", "url"] = SendAsPartOf.BODY.value  # type: ignore[assignment]
 
 
@@ -128,7 +133,9 @@ def describe(artifact: Artifact) -> dict[str, Any]:
         if name not in answer and name != "repeat_value":
             answer[name] = None if name in form.SECRET_FIELDS else getattr(artifact, name)
     if isinstance(artifact, OAuth2ClientCredentials):
-        answer["custom_parameters"] = artifact.custom_parameters
+        answer["custom_parameters"] = [
+            {**parameter, "value": None} for parameter in artifact.custom_parameters
+        ]
     return answer
 
 
@@ -160,7 +167,9 @@ def _form_data(
             )
         prefix = "param"
         data[f"{prefix}-TOTAL_FORMS"] = str(len(parameters))
-        data[f"{prefix}-INITIAL_FORMS"] = "0"
+        # Every row sent is a row to keep: as "extra" rows, those equal to the stored ones
+        # would count as untouched and be dropped.
+        data[f"{prefix}-INITIAL_FORMS"] = str(len(parameters))
         for index, parameter in enumerate(parameters):
             for key in ("key", "value", "send_as"):
                 data[f"{prefix}-{index}-{key}"] = str(parameter.get(key) or "")

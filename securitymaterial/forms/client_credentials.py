@@ -186,7 +186,10 @@ class OAuth2ClientCredentialsForm(ArtifactForm):
         super().__init__(*args, **kwargs)
         instance: OAuth2ClientCredentials = self.instance  # type: ignore[assignment]
         self.original_parameters = instance.custom_parameters if self.editing else []
-        initial = self.original_parameters + [{}] * BLANK_ROWS
+        # Values are write-only, as the client secret is (they often hold API keys): an edit
+        # shows the keys and parts, and a value left blank keeps the stored one.
+        shown = [{**parameter, "value": ""} for parameter in self.original_parameters]
+        initial = shown + [{}] * BLANK_ROWS
         self.parameters: BaseCustomParameterFormSet = CustomParameterFormSet(
             self.data if self.is_bound else None,
             prefix="param",
@@ -206,7 +209,14 @@ class OAuth2ClientCredentialsForm(ArtifactForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if self.parameters.is_valid():
-            data["custom_parameters"] = self.parameters.parameters()
+            stored = {
+                (parameter["key"].lower(), parameter["send_as"]): parameter["value"]
+                for parameter in self.original_parameters
+            }
+            data["custom_parameters"] = [
+                {**p, "value": p["value"] or stored.get((p["key"].lower(), p["send_as"]), "")}
+                for p in self.parameters.parameters()
+            ]
         else:
             self.add_error(None, "Correct the custom parameters.")
         return data

@@ -73,8 +73,9 @@ def test_each_type_is_created_read_changed_and_deleted_with_secrets_write_only(
     for secret_field in ("password", "value", "client_secret"):
         assert body.get(secret_field) is None
     assert not any(secret in json.dumps(body) for secret in SECRETS)
-    if kind == "oauth2-client-credentials":
-        assert body["custom_parameters"] == CREATE[kind]["custom_parameters"]
+    if kind == "oauth2-client-credentials":  # their values are write-only too
+        sent = CREATE[kind]["custom_parameters"]
+        assert body["custom_parameters"] == [{**p, "value": None} for p in sent]
 
     change = {"description": "changed by the API"}
     if kind == "oauth2-client-credentials":
@@ -87,6 +88,14 @@ def test_each_type_is_created_read_changed_and_deleted_with_secrets_write_only(
         kind, "client_secret"
     )
     assert getattr(artifact, secret_field) in SECRETS  # a change without it keeps it
+    if kind == "oauth2-client-credentials":  # and keeps the parameters it did not mention
+        assert artifact.custom_parameters == CREATE[kind]["custom_parameters"]
+    if kind == "oauth2-client-credentials":  # so does a parameter sent back as read
+        kept = send(manager, "put", f"/{kind}/{name}", {
+            "client_secret": SECRETS[2], "custom_parameters": body["custom_parameters"],
+        })  # fmt: skip
+        assert kept.status_code == 200, kept.content
+        assert Artifact.objects.get(name=name).typed().custom_parameters[0]["value"] == "t1"
 
     listed = send(manager, "get", f"/security-material?type={kind}").json()
     assert [item["name"] for item in listed] == [name]

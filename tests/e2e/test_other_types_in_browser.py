@@ -83,8 +83,11 @@ def test_an_admin_adds_filters_edits_and_deletes_each_new_type(
     assert oauth_server.token_requests()[-1]["headers"]["X-Tenant-Id"] == "tenant-7"
     assert OAuth2ClientCredentials.objects.get().status == Status.DEPLOYED
 
-    # Editing needs the secret again; without it nothing changes.
+    # Editing needs the secret again; without it nothing changes. Parameter values are
+    # write-only: blank on the page, kept when left blank.
     page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_label("Key 1")).to_have_value("X-Tenant-Id")
+    expect(page.get_by_label("Value 1")).to_have_value("")
     page.get_by_label("Scope").fill("read write")
     page.get_by_role("button", name="Deploy").click()
     expect(page.get_by_text("Nothing was deployed.")).to_be_visible()
@@ -92,11 +95,12 @@ def test_an_admin_adds_filters_edits_and_deletes_each_new_type(
     page.get_by_role("button", name="Deploy").click()
     expect(page.get_by_text("Deployed Erp_Client.")).to_be_visible()
     expect(page.get_by_text("Scope: “read” → “read write”")).to_be_visible()
+    assert OAuth2ClientCredentials.objects.get().custom_parameters[0]["value"] == "tenant-7"
 
     html = page.content()
     page.goto(f"{live_server.url}/monitor/integrations/security-material/")
     html += page.content()
-    assert not any(secret in html for secret in SECRETS)
+    assert not any(secret in html for secret in (*SECRETS, "tenant-7"))
 
     # Delete each.
     for name in ("Erp_User", "Erp_Key", "Erp_Client"):

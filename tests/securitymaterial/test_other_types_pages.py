@@ -165,6 +165,24 @@ def test_a_client_credentials_edit_needs_the_secret_again_and_drops_the_token(
     assert artifact.status == Status.STORED
 
 
+def test_parameter_values_are_write_only_and_a_blank_one_is_kept(admin_client: Client) -> None:
+    add(admin_client, "oauth2-client-credentials")
+    artifact = OAuth2ClientCredentials.objects.get()
+    url = reverse("securitymaterial:edit", args=[artifact.pk])
+    page = admin_client.get(url).content.decode()
+    assert 'value="X-Api-Key"' in page and HEADER_KEY_VALUE not in page
+    row = [{"key": "X-Api-Key", "value": "", "send_as": "header"}]
+    kept = {**FORMS["oauth2-client-credentials"], **management(row, 1), "param-INITIAL_FORMS": "1"}
+    assert admin_client.post(url, kept).status_code == 302
+    artifact.refresh_from_db()
+    assert artifact.custom_parameters[0]["value"] == HEADER_KEY_VALUE
+    row[0]["value"] = "a-new-value"
+    changed = {**kept, **management(row, 1), "param-INITIAL_FORMS": "1"}
+    assert admin_client.post(url, changed).status_code == 302
+    artifact.refresh_from_db()
+    assert artifact.custom_parameters[0]["value"] == "a-new-value"
+
+
 @pytest.mark.parametrize(
     ("rows", "total", "message"),
     [

@@ -228,3 +228,24 @@ def test_an_operator_sees_authorize_and_the_tests_but_no_control_that_edits(
     assert ">Fetch Token</button>" in client_page.content.decode()
     viewer = as_role("Viewer").get(f"/monitor/integrations/security-material/{code.pk}/")
     assert ">Authorize</button>" not in viewer.content.decode()
+
+
+CHANGING = [
+    (route, method)
+    for route, methods in ROUTES.items()
+    for method, (who, _) in methods.items()
+    if method != "GET" and who != API  # the API takes bearer tokens, not cookies
+]
+
+
+@pytest.mark.parametrize(("route", "method"), CHANGING)
+def test_every_change_needs_the_csrf_token_even_for_an_administrator(
+    artifacts: dict[str, Artifact], as_role: Callable[[str], Client], route: str, method: str
+) -> None:
+    token, _ = ApiToken.create("consumer")
+    client = as_role("Administrator")
+    client.handler.enforce_csrf_checks = True  # as a browser on another site would post
+    before = snapshot()
+    response = client.generic(method, url_for(route, artifacts, token))
+    assert response.status_code == 403, (route, method)
+    assert snapshot() == before
