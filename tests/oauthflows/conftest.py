@@ -1,15 +1,23 @@
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from securitymaterial.models import OAuth2AuthorizationCode, Status
+from tests.conftest import TEST_KEY
+from tests.processes import read_until, stop, test_database_url
+from tests.processes import start as start_process
 
 
 def start(client: Client, artifact: Any) -> dict[str, str]:
@@ -35,3 +43,47 @@ def authorized(make_artifact: Any) -> OAuth2AuthorizationCode:
     artifact.reschedule(now)
     artifact.save()
     return artifact
+
+
+# A real Celery worker and beat in their own processes, on the broker a module's
+# `broker_url` fixture names (each module that uses them defines it).
+
+
+@pytest.fixture
+def celery_env(broker_url: str, tmp_path: Path, transactional_db: None) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "SECURITY_MATERIAL_KEYS": TEST_KEY,
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "SECURITY_MATERIAL_VAR_DIR": str(tmp_path),
+        "REFRESH_SCHEDULE_SECONDS": "1",
+    }
+
+
+@pytest.fixture
+def worker(celery_env: dict[str, str]) -> Iterator[Any]:
+    process = start_process(
+        [sys.executable, "-m", "celery", "-A", "securitymaterial", "worker", "--loglevel",
+         "INFO", "--concurrency", "1", "--without-mingle", "--without-gossip"],
+        celery_env,
+    )  # fmt: skip
+    try:
+        read_until(process, r"celery@\S+ ready", 60)
+        yield process
+    finally:
+        stop(process)
+
+
+@pytest.fixture
+def beat(worker: Any, celery_env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
+    process = start_process(
+        [sys.executable, "-m", "celery", "-A", "securitymaterial", "beat", "--loglevel",
+         "INFO", "--schedule", str(tmp_path / "beat-schedule")],
+        celery_env,
+    )  # fmt: skip
+    try:
+        yield process
+    finally:
+        stop(process)

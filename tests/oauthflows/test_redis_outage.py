@@ -5,28 +5,23 @@ beat, and the real OAuth server."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
 from api.models import ApiToken
 from securitymaterial.models import OAuth2AuthorizationCode, Status
-from tests.conftest import TEST_KEY
 from tests.e2e.oauth_server import OAuthServer
 from tests.oauthflows.test_refresh_with_celery import TASK_SUCCEEDED, due_artifact
-from tests.processes import read_until, start, stop, test_database_url
+from tests.processes import read_until
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -72,45 +67,17 @@ def own_redis() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def env(own_redis: RedisServer, tmp_path: Path, transactional_db: None) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": test_database_url(),
-        "CELERY_BROKER_URL": own_redis.url,
-        "SECURITY_MATERIAL_KEYS": TEST_KEY,
-        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-        "SECURITY_MATERIAL_VAR_DIR": str(tmp_path),
-        "REFRESH_SCHEDULE_SECONDS": "1",
-    }
-
-
-@pytest.fixture
-def worker_and_beat(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[Any, Any]]:
-    worker = start(
-        [sys.executable, "-m", "celery", "-A", "securitymaterial", "worker", "--loglevel",
-         "INFO", "--concurrency", "1", "--without-mingle", "--without-gossip"],
-        env,
-    )  # fmt: skip
-    beat = start(
-        [sys.executable, "-m", "celery", "-A", "securitymaterial", "beat", "--loglevel",
-         "INFO", "--schedule", str(tmp_path / "beat-schedule")],
-        env,
-    )  # fmt: skip
-    try:
-        read_until(worker, r"celery@\S+ ready", 60)
-        yield worker, beat
-    finally:
-        stop(beat)
-        stop(worker)
+def broker_url(own_redis: RedisServer) -> str:
+    return own_redis.url
 
 
 def test_an_outage_of_redis_stops_nothing_but_the_schedule_which_catches_up(
     own_redis: RedisServer,
-    worker_and_beat: tuple[Any, Any],
+    worker: Any,
+    beat: Any,
     oauth_server: OAuthServer,
     make_artifact: Any,
 ) -> None:
-    worker, beat = worker_and_beat
     served = make_artifact(
         name="Served", status=Status.DEPLOYED, refresh_token="RT-served", access_token="AT-served",
         access_token_expires_at=timezone.now() + timedelta(hours=1),

@@ -6,65 +6,28 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-from django.conf import settings
 from django.utils import timezone
 
 from securitymaterial.models import OAuth2AuthorizationCode, Status
-from tests.conftest import CLIENT_SECRET, TEST_KEY
+from tests.conftest import CLIENT_SECRET
 from tests.e2e.oauth_server import OAuthServer
 from tests.http_servers import HoldingTokenEndpoint
-from tests.processes import ROOT, read_until, start, stop, test_database_url
+from tests.processes import ROOT, read_until
 
 BROKER = "redis://127.0.0.1:6379/15"
 TASK_SUCCEEDED = r"refresh_credential\[[\w-]+\] succeeded in [\d.]+s: '(.*)'"
 
 
 @pytest.fixture
-def celery_env(tmp_path: Path, transactional_db: None) -> dict[str, str]:
+def broker_url() -> str:
     redis.Redis.from_url(BROKER).flushdb()
-    return {
-        **os.environ,
-        "DATABASE_URL": test_database_url(),
-        "CELERY_BROKER_URL": BROKER,
-        "SECURITY_MATERIAL_KEYS": TEST_KEY,
-        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-        "SECURITY_MATERIAL_VAR_DIR": str(tmp_path),
-        "REFRESH_SCHEDULE_SECONDS": "1",
-    }
-
-
-@pytest.fixture
-def worker(celery_env: dict[str, str]) -> Iterator[Any]:
-    process = start(
-        [sys.executable, "-m", "celery", "-A", "securitymaterial", "worker", "--loglevel",
-         "INFO", "--concurrency", "1", "--without-mingle", "--without-gossip"],
-        celery_env,
-    )  # fmt: skip
-    try:
-        read_until(process, r"celery@\S+ ready", 60)
-        yield process
-    finally:
-        stop(process)
-
-
-@pytest.fixture
-def beat(worker: Any, celery_env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
-    process = start(
-        [sys.executable, "-m", "celery", "-A", "securitymaterial", "beat", "--loglevel",
-         "INFO", "--schedule", str(tmp_path / "beat-schedule")],
-        celery_env,
-    )  # fmt: skip
-    try:
-        yield process
-    finally:
-        stop(process)
+    return BROKER
 
 
 def due_artifact(
