@@ -1,4 +1,6 @@
-"""The whole life of an artifact, then a search for every secret it ever had in everything
+"""The whole life of an artifact (add, authorize, refresh, a Connectivity Test, a failed
+refresh, the API, a Celery message, a forced 500, key rotation, delete), then a search for
+every secret it ever had in everything
 that could keep one: a full dump of the database, every log line (ours at DEBUG, the rest at
 WARNING), every page the browser saw, every message that went through Redis, and Django's
 DEBUG error page of a forced failure.
@@ -41,8 +43,10 @@ from tests.e2e.oauth_server import USER as PROVIDER_USER
 from tests.e2e.oauth_server import OAuthServer
 from tests.e2e.test_authorize_in_browser import CLIENT_SECRET, deploy
 from tests.e2e.test_deploy_in_browser import sign_in_as_admin
+from tests.mailservers import MAILBOX, SubmissionServer, mail_oauth, smtp_server
 from tests.processes import test_database_url
 
+__all__ = ["mail_oauth", "smtp_server"]  # the mail fixtures, used here
 BROKER = "redis://127.0.0.1:6379/13"  # no worker listens here: messages stay to be read
 NAME = "Leak_Probe"
 CLIENT_ID = "leak-probe"
@@ -106,6 +110,8 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
     live_server: Any,
     settings: Any,
     oauth_server: OAuthServer,
+    mail_oauth: OAuthServer,
+    smtp_server: SubmissionServer,
     logs: StringIO,
 ) -> None:
     settings.PUBLIC_BASE_URL = live_server.url
@@ -152,6 +158,18 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
     artifact = OAuth2AuthorizationCode.objects.get(name=NAME)
     secrets["second access token"] = artifact.access_token
     secrets["second refresh token"] = artifact.refresh_token
+
+    # A Connectivity Test: SMTP with XOAUTH2 at a server that checks the token at the provider.
+    admin = Client(raise_request_exception=False)
+    admin.force_login(artifact.deployed_by)
+    tested = admin.post(
+        "/monitor/integrations/connectivity-tests/?tab=smtp",
+        {"authentication": "oauth2-authorization-code", "credential_name": NAME,
+         "host": "127.0.0.1", "port": smtp_server.port, "protection": "none",
+         "send_to": MAILBOX},
+    )  # fmt: skip
+    assert f"Success: signed in as {MAILBOX}" in tested.content.decode()
+    pages.append(tested.content.decode())
     OAuth2AuthorizationCode.objects.filter(pk=artifact.pk).update(
         refresh_token=OAuth2AuthorizationCode._meta.get_field("refresh_token").get_prep_value(
             secrets["first refresh token"]
@@ -182,8 +200,6 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
         client_id="leak-machine", client_secret=MACHINE_SECRET, custom_parameters_json="[]",
     )  # fmt: skip
     settings.DEBUG = True
-    admin = Client(raise_request_exception=False)
-    admin.force_login(artifact.deployed_by)
 
     def explode(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the network stack fell over")
