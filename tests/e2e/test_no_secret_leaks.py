@@ -1,9 +1,9 @@
 """The whole life of an artifact (add, authorize, refresh, a Connectivity Test, a failed
-refresh, the API, a Celery message, a forced 500, key rotation, delete), then a search for
-every secret it ever had in everything
-that could keep one: a full dump of the database, every log line (ours at DEBUG, the rest at
-WARNING), every page the browser saw, every message that went through Redis, and Django's
-DEBUG error page of a forced failure.
+refresh, the API under gunicorn, a Celery message, a forced 500, key rotation, delete),
+then a search for every secret it ever had in everything that could keep one: a full dump
+of the database, every log line (ours at DEBUG, the rest at WARNING), gunicorn's access
+log, every page the browser saw, every message that went through Redis, and Django's DEBUG
+error page of a forced failure.
 
 The secrets: the client secret, the PKCE verifier, the authorization code, every access and
 refresh token the provider issued, the API token, and a client-credentials secret. Where a
@@ -16,10 +16,14 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from io import StringIO
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -44,7 +48,7 @@ from tests.e2e.oauth_server import OAuthServer
 from tests.e2e.test_authorize_in_browser import CLIENT_SECRET, deploy
 from tests.e2e.test_deploy_in_browser import sign_in_as_admin
 from tests.mailservers import MAILBOX, SubmissionServer, mail_oauth, smtp_server
-from tests.processes import test_database_url
+from tests.processes import read_until, start, stop, test_database_url
 
 __all__ = ["mail_oauth", "smtp_server"]  # the mail fixtures, used here
 BROKER = "redis://127.0.0.1:6379/13"  # no worker listens here: messages stay to be read
@@ -75,6 +79,30 @@ def logs() -> Iterator[StringIO]:
         for logger, level in zip(ours, before[1], strict=True):
             logger.removeHandler(handler)
             logger.setLevel(level)
+
+
+@contextmanager
+def gunicorn(tmp_path: Path, settings: Any) -> Iterator[tuple[str, Path]]:
+    """The service's gunicorn command against the test database, its access log in a file."""
+    access_log = tmp_path / "access.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "SECURITY_MATERIAL_KEYS": ",".join(settings.SECURITY_MATERIAL_KEYS),
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,  # API tokens are hashed with it
+        "SECURITY_MATERIAL_VAR_DIR": str(tmp_path),
+    }
+    server = start(
+        [sys.executable, "-m", "gunicorn", "securitymaterial.wsgi", "--config",
+         "python:securitymaterial.gunicorn", "--bind", "127.0.0.1:0", "--workers", "1",
+         "--no-control-socket", "--access-logfile", str(access_log)],
+        env,
+    )  # fmt: skip
+    try:
+        url = read_until(server, r"Listening at: (http://127\.0\.0\.1:\d+)", 60).group(1)
+        yield url, access_log
+    finally:
+        stop(server)
 
 
 def database_dump() -> str:
@@ -113,6 +141,7 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
     mail_oauth: OAuthServer,
     smtp_server: SubmissionServer,
     logs: StringIO,
+    tmp_path: Path,
 ) -> None:
     settings.PUBLIC_BASE_URL = live_server.url
     secrets = {"client secret": CLIENT_SECRET, "machine secret": MACHINE_SECRET}
@@ -180,13 +209,21 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
     page.reload()
     pages.append(page.content())
 
-    # The consumer API (an answer with a token is the one place a token belongs).
+    # The consumer API, served by gunicorn as in production, with its access log (an answer
+    # with a token is the one place a token belongs).
     api_token, secrets["API token"] = ApiToken.create("leak-consumer")
-    api = Client(HTTP_AUTHORIZATION=f"Bearer {secrets['API token']}")
-    answer = api.get(f"/api/v1/security-material/{NAME}/access-token")
-    assert answer.status_code == 409, answer.content  # the failed refresh needs a person
-    pages.append(answer.content.decode())
-    pages.append(api.get("/api/v1/security-material/Nobody/access-token").content.decode())
+    bearer = {"Authorization": f"Bearer {secrets['API token']}"}
+    with gunicorn(tmp_path, settings) as (url, access_log):
+        answer = requests.get(f"{url}/api/v1/security-material/{NAME}/access-token",
+                              headers=bearer, timeout=30)  # fmt: skip
+        assert answer.status_code == 409, answer.text  # the failed refresh needs a person
+        pages.append(answer.text)
+        nobody = requests.get(f"{url}/api/v1/security-material/Nobody/access-token",
+                              headers=bearer, timeout=30)  # fmt: skip
+        pages.append(nobody.text)
+        replayed = f"{url}/oauth2/callback/?code={codes[0]}&state=replayed"
+        requests.get(replayed, headers={"Referer": replayed}, timeout=30)
+    assert access_log.read_text().count('"GET /') == 3
 
     # A message to a worker, as beat sends it.
     redis.Redis.from_url(BROKER).flushdb()
@@ -230,6 +267,7 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
     haystacks = {
         "the database dump": database_dump(),
         "the logs": logs.getvalue(),
+        "gunicorn's access log": access_log.read_text(),
         "the pages": "\n".join(pages),
         "the Redis messages": broker_messages(),
         "the DEBUG error page": debug_page.content.decode(),
