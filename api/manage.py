@@ -77,28 +77,41 @@ def _python_type(field: forms.Field) -> Any:
     return str | None
 
 
-def _schemas(kind: str, form: type[ArtifactForm]) -> tuple[type[BaseModel], type[BaseModel]]:
-    """The request and the answer of one type, from its form's fields."""
+def _schemas(
+    kind: str, form: type[ArtifactForm]
+) -> tuple[type[BaseModel], type[BaseModel], type[BaseModel]]:
+    """The create request, the change request and the answer of one type, from its form's
+    fields. A create must send what the form requires and has no default for; a change
+    sends only what changes."""
     label = "".join(part.title() for part in kind.split("-"))
     secrets = set(form.SECRET_FIELDS)
-    fields = {
-        name: (_python_type(field), Field(None, description=str(field.help_text or "")))
+    form_fields = {
+        name: field
         for name, field in form.base_fields.items()
         if name != "repeat_value"  # the API sends a secure parameter once
+    }
+    fields = {
+        name: (_python_type(field), Field(None, description=str(field.help_text or "")))
+        for name, field in form_fields.items()
+    }
+    needed = {
+        name: (str, Field(description=str(field.help_text or "")))
+        for name, field in form_fields.items()
+        if field.required and field.initial in (None, "")
     }
     extra: dict[str, Any] = {}
     if kind == ArtifactType.OAUTH2_CLIENT_CREDENTIALS:
         extra["custom_parameters"] = (list[CustomParameter] | None, None)
-    request_fields: dict[str, Any] = {**fields, **extra}
     answer_fields: dict[str, Any] = {
         **{name: spec for name, spec in fields.items() if name not in secrets},
         **{name: (None, Field(None, description="write-only")) for name in secrets},
         **extra,
     }
     config = ConfigDict(extra="forbid")
-    request = create_model(f"{label}In", __config__=config, **request_fields)
+    create = create_model(f"{label}New", __config__=config, **{**fields, **needed, **extra})
+    change = create_model(f"{label}Change", __config__=config, **{**fields, **extra})
     answer = create_model(f"{label}Out", __base__=Summary, **answer_fields)
-    return request, answer
+    return create, change, answer
 
 
 def _manager(request: HttpRequest) -> ApiToken:
@@ -208,14 +221,14 @@ def list_artifacts(request: HttpRequest, query: Query[ListQuery]) -> Any:
 
 
 def _register(kind: str, form: type[ArtifactForm]) -> None:
-    request_schema, answer_schema = _schemas(kind, form)
+    create_schema, change_schema, answer_schema = _schemas(kind, form)
     label = ArtifactType(kind).label
     operation = kind.replace("-", "_")
 
     @router.post(f"/{kind}", response={201: answer_schema, 400: FieldErrors, 401: Error,
                  403: Error, 409: Error}, summary=f"Create {label}",
                  operation_id=f"create_{operation}")  # fmt: skip
-    def create(request: HttpRequest, body: request_schema, query: Query[RuntimeQuery]) -> Any:  # type: ignore[valid-type]
+    def create(request: HttpRequest, body: create_schema, query: Query[RuntimeQuery]) -> Any:  # type: ignore[valid-type]
         token = _manager(request)
         payload = body.model_dump()  # type: ignore[attr-defined]
         name = str(payload.get("name") or "")
@@ -243,7 +256,7 @@ def _register(kind: str, form: type[ArtifactForm]) -> None:
     def update(
         request: HttpRequest,
         name: str,
-        body: request_schema,  # type: ignore[valid-type]
+        body: change_schema,  # type: ignore[valid-type]
         query: Query[RuntimeQuery],
     ) -> Any:
         token = _manager(request)

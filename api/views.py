@@ -89,7 +89,10 @@ def bad_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     """Also by field, as the management API's form errors are (the shape it documents)."""
     errors: dict[str, list[str]] = {}
     for error in exc.errors[:5]:
-        field = ".".join(str(part) for part in error.get("loc", [])[1:]) or "request"
+        parts = [str(part) for part in error.get("loc", [])[1:]]
+        if parts[:1] == ["body"] and len(parts) > 1:  # a field of the JSON: named as the form
+            parts = parts[1:]
+        field = ".".join(parts) or "request"
         errors.setdefault(field[:100], []).append(str(error.get("msg", "invalid"))[:200])
     detail = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in errors.items())
     return api.create_response(request, {"detail": detail[:500], "errors": errors}, status=400)

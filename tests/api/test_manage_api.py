@@ -203,6 +203,10 @@ def test_the_openapi_description_has_every_type(manager: Client) -> None:
     for kind in CREATE:
         assert f"{BASE}/{kind}" in paths and f"{BASE}/{kind}/{{name}}" in paths
     assert "/api/v1/security-material/{name}" in paths
+    # A create must send what the form requires and has no default for; a change need not.
+    schemas = Client().get("/api/v1/openapi.json").json()["components"]["schemas"]
+    assert schemas["SecureParameterNew"]["required"] == ["name", "value"]
+    assert "required" not in schemas["SecureParameterChange"]
 
 
 def test_a_client_credentials_artifact_created_by_the_api_keeps_its_parameters_encrypted(
