@@ -19,6 +19,8 @@ from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from securitymaterial.validators import NAME_RE
+
 
 class Runtime(models.TextChoices):
     CLOUD = "cloud", "Cloud Integration"
@@ -110,6 +112,10 @@ class Artifact(models.Model):
     def named(cls, runtime: str, name: str) -> models.QuerySet[Self]:
         """By name in any case, through the (runtime, lower(name)) index of the uniqueness
         constraint: `name__iexact` compares UPPER() and would scan every row."""
+        if not NAME_RE.fullmatch(name):
+            # No artifact can be called that (names are validated), and PostgreSQL would
+            # refuse some of it (a NUL) with an error rather than find nothing.
+            return cls.objects.none()
         rows: models.QuerySet[Self] = cls.objects.alias(lower_name=Lower("name"))
         return rows.filter(runtime=runtime, lower_name=name.lower())
 

@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from io import StringIO
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import responses
@@ -214,3 +215,16 @@ def test_no_token_reaches_the_log(
     assert caplog.records
     for value in (secret, "AT-fresh-7f3a", "RT-fresh-91c2", "AT-live", "RT-1"):
         assert value not in caplog.text
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "\x00", "a b", "ü"])
+@pytest.mark.parametrize("path", ["{}/access-token", "{}"])
+def test_a_name_no_artifact_can_have_is_404_on_every_database(
+    deployed: OAuth2AuthorizationCode, name: str, path: str
+) -> None:
+    """PostgreSQL refuses a NUL in text with an error: it must not be asked (a 500 before)."""
+    _, secret = ApiToken.create("consumer")
+    url = "/api/v1/security-material/" + path.format(quote(name, safe=""))
+    response = Client().get(url, **bearer(secret))
+    assert response.status_code == 404, response.content
+    assert "No artifact is named" in response.json()["detail"]
