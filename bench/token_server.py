@@ -6,13 +6,32 @@ from __future__ import annotations
 
 import itertools
 import json
+import socketserver
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 from urllib.parse import parse_qs
 
 
-class TokenServer(ThreadingHTTPServer):
+class InBackground(socketserver.BaseServer):
+    """A token endpoint on 127.0.0.1 that serves from a thread while in its `with` block
+    (this one, and the misbehaving ones of the tests)."""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/token"  # type: ignore[index]
+
+    def __enter__(self) -> Self:
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class TokenServer(InBackground, ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self) -> None:
@@ -20,18 +39,6 @@ class TokenServer(ThreadingHTTPServer):
         self.spent: Counter[str] = Counter()  # refreshes per client (one client per artifact)
         self.lock = threading.Lock()
         self.serial = itertools.count()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/token"
-
-    def __enter__(self) -> TokenServer:
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()
 
 
 class _Handler(BaseHTTPRequestHandler):

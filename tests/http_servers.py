@@ -11,8 +11,10 @@ from typing import Any
 
 import requests
 
+from bench.token_server import InBackground
 
-class HoldingTokenEndpoint(ThreadingHTTPServer):
+
+class HoldingTokenEndpoint(InBackground, ThreadingHTTPServer):
     """Holds the first `hold` requests without answering until the client goes away; passes
     later ones through to `upstream` (a real token endpoint), if there is one."""
 
@@ -30,18 +32,6 @@ class HoldingTokenEndpoint(ThreadingHTTPServer):
         self.before_answer = before_answer  # runs once upstream has answered
         self.in_flight = threading.Event()
         self.requests = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/token"
-
-    def __enter__(self) -> HoldingTokenEndpoint:
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -71,7 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class MisbehavingTokenEndpoint(socketserver.ThreadingTCPServer):
+class MisbehavingTokenEndpoint(InBackground, socketserver.ThreadingTCPServer):
     """A raw socket server that answers a token request badly, the ways networks and
     misconfigured endpoints do:
 
@@ -94,18 +84,6 @@ class MisbehavingTokenEndpoint(socketserver.ThreadingTCPServer):
         self.mode = mode
         self.connections = 0
         self.paths: list[str] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/token"
-
-    def __enter__(self) -> MisbehavingTokenEndpoint:
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()
 
 
 HUGE = 10 * 1024 * 1024
