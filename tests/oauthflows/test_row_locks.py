@@ -13,11 +13,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from io import StringIO
 from typing import Any
 
 import psycopg
 import pytest
 import responses
+from cryptography.fernet import Fernet
+from django.core.management import call_command
 from django.db import connection, connections
 from django.utils import timezone
 
@@ -25,6 +28,7 @@ from oauthflows import refresh
 from securitymaterial import crypto, services
 from securitymaterial.forms import OAuth2AuthorizationCodeForm
 from securitymaterial.models import Artifact, OAuth2AuthorizationCode
+from tests.conftest import TEST_KEY
 from tests.securitymaterial.test_edit_view import edit_data
 
 pytestmark = [
@@ -117,4 +121,18 @@ def test_a_refresh_reads_the_row_only_after_the_lock(authorized: OAuth2Authoriza
     thread.join(timeout=30)
     assert [outcome.action for outcome in outcomes] == ["skipped"]
     assert len(responses.calls) == 0  # the spent refresh token was never sent
+    assert OAuth2AuthorizationCode.objects.get(pk=authorized.pk).refresh_token == "RT-rotated"
+
+
+def test_rotate_keys_reads_each_batch_only_after_its_locks(
+    authorized: OAuth2AuthorizationCode, settings: Any
+) -> None:
+    """Else it would re-encrypt the ciphertext it read before a refresh committed, and write
+    it over the refresh's new token."""
+    rotated = crypto.encrypt("RT-rotated")  # under the old key, as the refresh wrote it
+    settings.SECURITY_MATERIAL_KEYS = [Fernet.generate_key().decode(), TEST_KEY]
+    with another_process_rotates(authorized.pk, refresh_token=rotated):
+        thread = in_thread(lambda: call_command("rotate_keys", stdout=StringIO()))
+    thread.join(timeout=30)
+    settings.SECURITY_MATERIAL_KEYS = settings.SECURITY_MATERIAL_KEYS[:1]  # the old key gone
     assert OAuth2AuthorizationCode.objects.get(pk=authorized.pk).refresh_token == "RT-rotated"
