@@ -234,10 +234,10 @@ def _register(kind: str, form: type[ArtifactForm]) -> None:
         name = str(payload.get("name") or "")
         if not token.allows(query.runtime, name):
             raise HttpError(403, f"The API token “{token.name}” may not use “{name[:150]}”.")
-        if Artifact.named(query.runtime, name).exists():
-            raise _conflict(name, query.runtime)
         bound = form(_form_data(form, payload, None), runtime=query.runtime)
         if not bound.is_valid():
+            if bound.has_error("name", "taken"):
+                raise _conflict(name, query.runtime)
             return _errors(bound)
         artifact = services.deploy_new(bound, None, actor=_actor(token))
         if artifact is None:

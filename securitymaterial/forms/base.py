@@ -95,7 +95,8 @@ class ArtifactForm(forms.ModelForm[Artifact]):
         if clash.exists():
             runtime = Runtime(self.instance.runtime).label
             raise forms.ValidationError(
-                f"An artifact named “{name}” already exists in {runtime}. Choose another name."
+                f"An artifact named “{name}” already exists in {runtime}. Choose another name.",
+                code="taken",  # the management API answers it with 409
             )
         return name
 
