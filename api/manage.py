@@ -175,9 +175,12 @@ def _form_data(
     if form is FORMS[ArtifactType.OAUTH2_CLIENT_CREDENTIALS]:
         parameters = payload.get("custom_parameters")
         if parameters is None:
-            parameters = (
-                current.custom_parameters if isinstance(current, OAuth2ClientCredentials) else []
-            )
+            # Left out: the stored rows, their values blank as the edit page shows them, so
+            # the form keeps them under the same rule (a moved origin needs them again).
+            parameters = [
+                {**parameter, "value": ""}
+                for parameter in getattr(current, "custom_parameters", [])
+            ]
         prefix = "param"
         data[f"{prefix}-TOTAL_FORMS"] = str(len(parameters))
         # Every row sent is a row to keep: as "extra" rows, those equal to the stored ones

@@ -32,6 +32,9 @@ class OAuth2AuthorizationCodeForm(ArtifactForm):
         "use_pkce",
     )
     SECRET_FIELDS = ("client_secret",)
+    # The token endpoint receives the secret; a moved authorization endpoint could show the
+    # person who signs in a look-alike page, so it counts too.
+    SECRET_DESTINATIONS = URL_FIELDS
 
     provider = forms.ChoiceField(
         label="Provider",
@@ -140,8 +143,7 @@ class OAuth2AuthorizationCodeForm(ArtifactForm):
         if not self.editing:
             self.fields["refresh_token_expiry_days"].initial = default.default_refresh_days
         self.added_scopes: list[str] = []
-        # URL fields whose host changed in this edit, and notes on what a Tenant change did.
-        self.moved_hosts: list[str] = []
+        # Notes on what a Tenant change did.
         self.url_notes: list[str] = []
         self.helper.layout = Layout(
             "name",
@@ -184,7 +186,6 @@ class OAuth2AuthorizationCodeForm(ArtifactForm):
             self.errors.pop("tenant", None)
             data["tenant"] = ""
         self._clean_tenant_and_urls(provider, data)
-        self._require_secret_for_another_host(data)
         self._clean_refresh_token_expiry(provider, data)
         if "scope" in data:
             self._complete_scope(provider, data)
@@ -244,28 +245,6 @@ class OAuth2AuthorizationCodeForm(ArtifactForm):
             verb = "use" if len(followed) > 1 else "uses"
             self.url_notes.insert(0, f"{' and '.join(followed)} now {verb} the tenant {tenant}.")
 
-    def _require_secret_for_another_host(self, data: dict[str, Any]) -> None:
-        """A URL that moves to another scheme, host or port would receive the stored secret
-        on the next Authorize: only someone who knows the secret may send it there."""
-        if not self.editing:
-            return
-        self.moved_hosts = [
-            str(self.fields[field].label)
-            for field in URL_FIELDS
-            if field not in self.errors
-            and data.get(field)
-            and validators.endpoint_origin(data[field])
-            != validators.endpoint_origin(self.original[field])
-        ]
-        entered = self.secret_entered("client_secret")
-        if self.moved_hosts and not entered and "client_secret" not in self.errors:
-            verb = "point" if len(self.moved_hosts) > 1 else "points"
-            self.add_error(
-                "client_secret",
-                f"{' and '.join(self.moved_hosts)} now {verb} to another host. Enter the Client "
-                "Secret again: the stored one is only sent where it was sent before.",
-            )
-
     def _clean_refresh_token_expiry(self, provider: ProviderInfo, data: dict[str, Any]) -> None:
         if "refresh_token_expiry_days" in self.errors:
             return
@@ -290,19 +269,6 @@ class OAuth2AuthorizationCodeForm(ArtifactForm):
                 f"For {provider.label}, enter from {provider.min_refresh_days} to "
                 f"{provider.max_refresh_days} days{blank}.",
             )
-
-    def secret_change(self, name: str) -> dict[str, Any]:
-        change = super().secret_change(name)
-        if self.moved_hosts:
-            moved = " and ".join(self.moved_hosts)
-            change["note"] = f"entered again because {moved} moved to another host"
-        return change
-
-    def changes(self) -> list[dict[str, Any]]:
-        changed = super().changes()
-        if self.moved_hosts and not any(change.get("secret") for change in changed):
-            changed.append(self.secret_change("client_secret"))
-        return changed
 
     def deployed_notes(self) -> list[str]:
         notes = []

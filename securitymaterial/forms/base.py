@@ -39,6 +39,11 @@ class ArtifactForm(forms.ModelForm[Artifact]):
 
     AUDITED_FIELDS: ClassVar[tuple[str, ...]] = ("description",)
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ()
+    # The URL fields this type's stored secrets are sent to. Every stored secret (the
+    # SECRET_FIELDS and whatever kept_secrets() adds) is bound to their origins: an edit that
+    # moves one to another scheme, host or port must carry each secret typed again, or it is
+    # refused naming them (docs/security.md, "A secret is sent only where it was entered").
+    SECRET_DESTINATIONS: ClassVar[tuple[str, ...]] = ()
     # Secrets that must be typed again on every edit (the platform asks it of some types).
     SECRETS_REQUIRED_ON_EDIT: ClassVar[bool] = False
 
@@ -75,6 +80,12 @@ class ArtifactForm(forms.ModelForm[Artifact]):
             name: getattr(self.instance, name) if self.editing else ""
             for name in self.SECRET_FIELDS
         }
+        self.original_destinations = {
+            name: getattr(self.instance, name) if self.editing else ""
+            for name in self.SECRET_DESTINATIONS
+        }
+        # The labels of the destinations this edit moves to another origin.
+        self.moved_destinations: list[str] = []
         self.helper = FormHelper()
         self.helper.form_tag = False
 
@@ -101,6 +112,8 @@ class ArtifactForm(forms.ModelForm[Artifact]):
         return name
 
     def _post_clean(self) -> None:
+        # After clean(): the destinations are final (a Tenant may have filled them).
+        self._keep_secrets_only_at_their_origin()
         # A secret left blank on edit keeps the stored one.
         for name in self.SECRET_FIELDS:
             if self.editing and not self.cleaned_data.get(name) and name not in self.errors:
@@ -109,6 +122,45 @@ class ArtifactForm(forms.ModelForm[Artifact]):
 
     def secret_entered(self, name: str) -> bool:
         return bool(self.data.get(self.add_prefix(name)))
+
+    def kept_secrets(self) -> list[tuple[forms.BaseForm, str, str]]:
+        """The stored secrets this edit would keep without their being typed again, as
+        (the form holding the field, the field, its label)."""
+        return [
+            (self, name, f"the {self.fields[name].label}")
+            for name in self.SECRET_FIELDS
+            if self.original_secrets[name]
+            and not self.secret_entered(name)
+            and name not in self.errors
+        ]
+
+    def _keep_secrets_only_at_their_origin(self) -> None:
+        """The one place that binds stored secrets to the origin they were entered for, for
+        every type, on the pages and in the management API (both go through the forms)."""
+        if not self.editing:
+            return
+        self.moved_destinations = [
+            str(self.fields[name].label)
+            for name in self.SECRET_DESTINATIONS
+            if name not in self.errors
+            and self.cleaned_data.get(name)
+            and validators.endpoint_origin(self.cleaned_data[name])
+            != validators.endpoint_origin(self.original_destinations[name])
+        ]
+        kept = self.kept_secrets() if self.moved_destinations else []
+        if not kept:
+            return
+        moved = " and ".join(self.moved_destinations)
+        verb = "point" if len(self.moved_destinations) > 1 else "points"
+        secrets = ", ".join(label for _, _, label in kept)
+        message = (
+            f"{moved} now {verb} to another host. Enter {secrets} again: a stored secret is "
+            "only sent where it was entered."
+        )
+        for form, name, _ in kept:
+            form.add_error(name, message)
+        if any(form is not self for form, _, _ in kept):
+            self.add_error(None, message)
 
     def changes(self) -> list[dict[str, Any]]:
         """What changed, for the audit trail; secrets only as a flag."""
@@ -121,12 +173,19 @@ class ArtifactForm(forms.ModelForm[Artifact]):
                     entry["from"] = self._shown(name, old)
                 changed.append(entry)
         for name in self.SECRET_FIELDS:
-            if self.cleaned_data.get(name) != self.original_secrets[name]:
+            # A secret typed again for a new origin is a change even when it is the same.
+            if self.cleaned_data.get(name) != self.original_secrets[name] or (
+                self.moved_destinations and self.secret_entered(name)
+            ):
                 changed.append(self.secret_change(name))
         return changed
 
     def secret_change(self, name: str) -> dict[str, Any]:
-        return {"field": str(self.fields[name].label), "secret": True}
+        change: dict[str, Any] = {"field": str(self.fields[name].label), "secret": True}
+        if self.moved_destinations:
+            moved = " and ".join(self.moved_destinations)
+            change["note"] = f"entered again because {moved} moved to another host"
+        return change
 
     def _shown(self, name: str, value: Any) -> Any:
         """Choice labels as the admin saw them ("Microsoft 365", not "microsoft365")."""

@@ -115,6 +115,7 @@ class OAuth2ClientCredentialsForm(ArtifactForm):
     )
     SECRET_FIELDS = ("client_secret",)
     SECRETS_REQUIRED_ON_EDIT = True  # as the platform requires
+    SECRET_DESTINATIONS = ("token_service_url",)  # custom-parameter values go there too
 
     token_service_url = forms.CharField(
         label="Token Service URL",
@@ -209,17 +210,33 @@ class OAuth2ClientCredentialsForm(ArtifactForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if self.parameters.is_valid():
-            stored = {
-                (parameter["key"].lower(), parameter["send_as"]): parameter["value"]
-                for parameter in self.original_parameters
-            }
             data["custom_parameters"] = [
-                {**p, "value": p["value"] or stored.get((p["key"].lower(), p["send_as"]), "")}
+                {**p, "value": p["value"] or self._stored_value(p)}
                 for p in self.parameters.parameters()
             ]
         else:
             self.add_error(None, "Correct the custom parameters.")
         return data
+
+    def _stored_value(self, parameter: dict[str, str]) -> str:
+        """The value stored for the same key (in any case) and part; a blank keeps it."""
+        for stored in self.original_parameters:
+            if (stored["key"].lower(), stored["send_as"]) == (
+                parameter["key"].lower(),
+                parameter["send_as"],
+            ):
+                return stored["value"]
+        return ""
+
+    def kept_secrets(self) -> list[tuple[forms.BaseForm, str, str]]:
+        kept = super().kept_secrets()
+        if not self.parameters.is_valid():
+            return kept
+        for row in self.parameters.forms:
+            parameter = row.cleaned_data
+            if parameter.get("key") and not parameter["value"] and self._stored_value(parameter):
+                kept.append((row, "value", f"the value of {parameter['key']}"))
+        return kept
 
     def _post_clean(self) -> None:
         super()._post_clean()
