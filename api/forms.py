@@ -16,7 +16,6 @@ class ApiTokenForm(forms.Form):
     name = forms.CharField(
         label="Name",
         max_length=100,
-        validators=[validators.validate_name],
         help_text="Who uses it, for example invoice-mailer. Shown in the audit trail.",
     )
     runtime = forms.ChoiceField(
@@ -33,18 +32,28 @@ class ApiTokenForm(forms.Form):
         "Blank: all artifacts.",
     )
 
+    can_consume = forms.BooleanField(
+        label="May fetch tokens and secrets",
+        required=False,
+        initial=True,
+        help_text="The consumer API: access tokens, passwords and secure parameters. What "
+        "integrations need.",
+    )
     can_manage = forms.BooleanField(
         label="May manage artifacts",
         required=False,
-        help_text="Also allow the management API: create, change and delete artifacts. "
-        "Integrations that only fetch tokens do not need it.",
+        help_text="The management API: create, change and delete artifacts, whose secrets it "
+        "can write but not read. Provisioning scripts need it; integrations do not.",
     )
 
     def clean_name(self) -> str:
-        name: str = self.cleaned_data["name"]
-        if ApiToken.objects.filter(name__iexact=name).exists():
-            raise forms.ValidationError(f"An API token named “{name}” exists already.")
-        return name
+        return ApiToken.new_name(self.cleaned_data["name"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("can_consume") and not data.get("can_manage"):
+            self.add_error(None, "Choose what the token may do: fetch, manage, or both.")
+        return data
 
     def clean_artifacts(self) -> list[str]:
         names = [name for name in re.split(r"[\s,]+", self.cleaned_data["artifacts"]) if name]
@@ -58,6 +67,7 @@ class ApiTokenForm(forms.Form):
             user,
             runtime=self.cleaned_data["runtime"],
             artifact_names=self.cleaned_data["artifacts"],
+            can_consume=self.cleaned_data["can_consume"],
             can_manage=self.cleaned_data["can_manage"],
         )
         return secret

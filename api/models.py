@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from securitymaterial import validators
 from securitymaterial.models import AuditEntry, Runtime
 
 PREFIX = "smt_"
@@ -30,8 +33,11 @@ class ApiToken(models.Model):
     # Limits: blank means any runtime; an empty list means any artifact.
     runtime = models.CharField(max_length=16, choices=Runtime.choices, blank=True)
     artifact_names = models.JSONField(default=list, blank=True)
-    # The management API (create, change, delete artifacts) is a separate right from
-    # fetching tokens and secrets: an integration's token cannot rewrite the catalogue.
+    # Two grants, chosen at creation: fetching tokens and secrets (the consumer endpoints),
+    # and the management API (create, change, delete artifacts), which calls secrets
+    # write-only. A token that may manage reads no secret unless it may consume too, and an
+    # integration's token cannot rewrite the catalogue.
+    can_consume = models.BooleanField(default=True)
     can_manage = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -54,6 +60,7 @@ class ApiToken(models.Model):
         *,
         runtime: str = "",
         artifact_names: list[str] | None = None,
+        can_consume: bool = True,
         can_manage: bool = False,
     ) -> tuple[ApiToken, str]:
         """A new token; the secret is returned once and only its hash is stored."""
@@ -63,11 +70,37 @@ class ApiToken(models.Model):
             token_hash=token_hash(secret),
             runtime=runtime,
             artifact_names=sorted(set(artifact_names or [])),
+            can_consume=can_consume,
             can_manage=can_manage,
             created_by=user,
         )
         AuditEntry.record_api_token(AuditEntry.Action.API_TOKEN_CREATED, name, user)
         return token, secret
+
+    @classmethod
+    def new_name(cls, name: str) -> str:
+        """The name a new token may take, or ValidationError: the artifact names' characters
+        after NFKC (so a full-width or ligature look-alike becomes what it looks like), and
+        unique in any case, so the audit trail names one token."""
+        name = unicodedata.normalize("NFKC", name)
+        if not 1 <= len(name) <= 100:
+            raise ValidationError("Enter a name of 1 to 100 characters.")
+        validators.validate_name(name)
+        if cls.objects.filter(name__iexact=name).exists():
+            raise ValidationError(f"An API token named “{name}” exists already (in any case).")
+        return name
+
+    @property
+    def grants(self) -> str:
+        """What it may do, in the words of the API Tokens page."""
+        return " and ".join(
+            label
+            for granted, label in (
+                (self.can_consume, "fetches tokens and secrets"),
+                (self.can_manage, "manages artifacts"),
+            )
+            if granted
+        ).capitalize()
 
     @classmethod
     def authenticate(cls, secret: str) -> ApiToken | None:

@@ -120,6 +120,15 @@ class Secret(Schema):
     value: str | None = Field(None, description="Secure Parameter only")
 
 
+def consumer(request: HttpRequest) -> ApiToken:
+    """The request's API token, if it may fetch tokens and secrets (a grant of its own)."""
+    api_token: ApiToken = request.auth  # type: ignore[attr-defined]
+    if not api_token.can_consume:
+        raise HttpError(403, f"The API token “{api_token.name}” may manage artifacts but not "
+                        "fetch tokens or secrets; an admin can create one that may.")  # fmt: skip
+    return api_token
+
+
 def find(api_token: ApiToken, runtime: str, name: str, *types: type[Artifact]) -> Artifact:
     """The artifact of that name, whatever its type (an instance of its type if it is one of
     `types`); 403 before the lookup if the token may not use it, so a limited token cannot
@@ -146,7 +155,7 @@ def access_token(
     """Refreshed (or fetched) first when it expires within `min_valid_seconds`. 409: an
     admin must act (authorize, or fix the settings). 503: the provider cannot be reached and
     no valid token is left; retry after `Retry-After` seconds."""
-    api_token: ApiToken = request.auth  # type: ignore[attr-defined]
+    api_token = consumer(request)
     artifact = find(
         api_token, query.runtime, name, OAuth2AuthorizationCode, OAuth2ClientCredentials
     )
@@ -184,7 +193,7 @@ def access_token(
 def secret(request: HttpRequest, name: str, query: Query[RuntimeQuery]) -> Any:
     """Every read is in the artifact's audit trail. OAuth artifacts hand out access tokens
     instead: GET …/access-token."""
-    api_token: ApiToken = request.auth  # type: ignore[attr-defined]
+    api_token = consumer(request)
     artifact = find(api_token, query.runtime, name, UserCredentials, SecureParameter)
     answer = Secret(
         name=artifact.name,

@@ -35,7 +35,8 @@ def test_a_new_token_is_shown_once_and_stored_as_a_hash(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     response = manager.post(PAGE, {"name": "invoice-mailer", "runtime": "cloud",
-                                   "artifacts": "M365_Mailer, Other"})  # fmt: skip
+                                   "artifacts": "M365_Mailer, Other",
+                                   "can_consume": "on"})  # fmt: skip
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     page = response.content.decode()
@@ -100,8 +101,8 @@ def test_who_may_do_what(db: None) -> None:
 
 
 def test_a_token_may_manage_only_when_the_admin_says_so(manager: Client) -> None:
-    manager.post(PAGE, {"name": "integration"})
+    manager.post(PAGE, {"name": "integration", "can_consume": "on"})
     manager.post(PAGE, {"name": "provisioning", "can_manage": "on"})
     assert not ApiToken.objects.get(name="integration").can_manage
     assert ApiToken.objects.get(name="provisioning").can_manage
-    assert "may manage artifacts" in manager.get(PAGE).content.decode()
+    assert "Manages artifacts" in manager.get(PAGE).content.decode()
