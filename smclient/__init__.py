@@ -24,6 +24,36 @@ from dataclasses import dataclass, field
 
 __all__ = ["AccessToken", "SecurityMaterial", "SecurityMaterialError", "xoauth2"]
 
+PROTECTIONS = ("starttls", "tls", "none")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib's redirect handler copies the Authorization header to wherever a redirect
+    points, another host or plain http included: the API token must go nowhere but the
+    service, so a redirect is an error the caller sees."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+# No proxies from the environment either: the API token goes straight to the service.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _RefuseRedirects)
+
+
+def _is_loopback(host: str) -> bool:
+    return host.lower() in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def _protection(protection: str, host: str) -> str:
+    """One of PROTECTIONS, or ValueError: an unknown word never means plain text, and plain
+    text is only for a server on this machine."""
+    if protection not in PROTECTIONS:
+        raise ValueError(f"protection must be one of {', '.join(PROTECTIONS)}, not {protection!r}")
+    if protection == "none" and not _is_loopback(host):
+        raise ValueError("protection='none' sends the token in clear text: only for localhost")
+    return protection
+
 
 class SecurityMaterialError(Exception):
     """The service gave no token. `status` is its HTTP status (409: an admin must act;
@@ -53,6 +83,12 @@ def xoauth2(user: str, access_token: str) -> str:
 
 class SecurityMaterial:
     def __init__(self, base_url: str, api_token: str, *, timeout: float = 30.0) -> None:
+        parts = urllib.parse.urlsplit(base_url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(f"base_url must be an https:// URL, not {base_url!r}")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            raise ValueError("base_url must be https:// (http:// only for localhost): the API "
+                             "token would cross the network in clear text")  # fmt: skip
         self.base_url = base_url.rstrip("/")
         self._api_token = api_token
         self.timeout = timeout
@@ -74,12 +110,17 @@ class SecurityMaterial:
             headers={"Authorization": f"Bearer {self._api_token}", "Accept": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with _OPENER.open(request, timeout=self.timeout) as response:
                 body = json.load(response)
         except urllib.error.HTTPError as error:
             raise _service_error(error) from None
         except (urllib.error.URLError, OSError, ValueError) as error:
             raise SecurityMaterialError(f"The service could not be reached: {error}") from None
+        if not isinstance(body, dict) or not all(
+            isinstance(body.get(key), str) and body[key]
+            for key in ("access_token", "token_type", "sasl_xoauth2")
+        ):
+            raise SecurityMaterialError("The service's answer holds no access token.")
         return AccessToken(**{key: body.get(key) for key in AccessToken.__dataclass_fields__})
 
     def smtp(
@@ -91,7 +132,10 @@ class SecurityMaterial:
         protection: str = "starttls",
         context: ssl.SSLContext | None = None,
     ) -> smtplib.SMTP:
-        """An SMTP connection signed in with XOAUTH2 (`protection`: starttls, tls or none)."""
+        """An SMTP connection signed in with XOAUTH2 (`protection`: starttls, tls, or none
+        for localhost). A server that does not offer STARTTLS is refused, never used in
+        clear text."""
+        protection = _protection(protection, host)
         token = self.access_token(name)
         if protection == "tls":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -119,7 +163,9 @@ class SecurityMaterial:
         protection: str = "tls",
         context: ssl.SSLContext | None = None,
     ) -> imaplib.IMAP4:
-        """An IMAP connection signed in with XOAUTH2 (`protection`: tls, starttls or none)."""
+        """An IMAP connection signed in with XOAUTH2 (`protection`: tls, starttls, or none
+        for localhost)."""
+        protection = _protection(protection, host)
         token = self.access_token(name)
         if protection == "tls":
             imap: imaplib.IMAP4 = imaplib.IMAP4_SSL(
