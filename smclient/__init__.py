@@ -21,6 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["AccessToken", "SecurityMaterial", "SecurityMaterialError", "xoauth2"]
 
@@ -111,7 +112,7 @@ class SecurityMaterial:
         )
         try:
             with _OPENER.open(request, timeout=self.timeout) as response:
-                body = json.load(response)
+                body: Any = json.load(response)
         except urllib.error.HTTPError as error:
             raise _service_error(error) from None
         except (urllib.error.URLError, OSError, ValueError) as error:
@@ -121,7 +122,8 @@ class SecurityMaterial:
             for key in ("access_token", "token_type", "sasl_xoauth2")
         ):
             raise SecurityMaterialError("The service's answer holds no access token.")
-        return AccessToken(**{key: body.get(key) for key in AccessToken.__dataclass_fields__})
+        fields: dict[str, Any] = {key: body.get(key) for key in AccessToken.__dataclass_fields__}
+        return AccessToken(**fields)
 
     def smtp(
         self,
