@@ -15,32 +15,45 @@ from typing import Any
 from django.views.decorators.debug import sensitive_variables
 
 from oauthflows import access
-from securitymaterial.models import OAuth2AuthorizationCode
+from oauthflows.transport import Deadline
+from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode
+from securitymaterial.redaction import Redactor
 from smclient import imap_xoauth2, smtp_xoauth2
 
-TIMEOUT = 15.0
+TIMEOUT = 10.0  # one socket operation
+DEADLINE = 20.0  # the whole test, well under gunicorn's worker timeout (config/gunicorn)
 REDACTED = "[XOAUTH2 response, redacted]"
+MAX_LINES = 200
+MAX_LINE_CHARS = 300
+MAX_SUMMARY_CHARS = 600
+PROTOCOLS = {"smtp": "SMTP", "imap": "IMAP"}
 
 
 @dataclass
 class Transcript:
-    """What client (C) and server (S) said, with every secret taken out."""
+    """What client (C) and server (S) said, with every secret taken out (before any cut),
+    at most MAX_LINES lines of MAX_LINE_CHARS: a server cannot fill the page."""
 
+    redact: Redactor
     lines: list[str] = field(default_factory=list)
-    secrets: list[str] = field(default_factory=list)
+    left_out: int = 0
+    _after_challenge: bool = False
 
     def add(self, who: str, text: str) -> None:
         for line in text.rstrip("\r\n").split("\n"):
-            last = self.lines[-1] if self.lines else ""
-            if who == "C" and (last.startswith("S: 334") or last.startswith("S: +")):
+            if who == "C" and self._after_challenge:
                 line = REDACTED  # whatever answers a SASL challenge is a credential
-            self.lines.append(f"{who}: {self.redact(line.rstrip(chr(13)))[:300]}")
+            self._after_challenge = who == "S" and line.startswith(("334", "+"))
+            if len(self.lines) < MAX_LINES:
+                self.lines.append(f"{who}: {self.redact(line.rstrip(chr(13)), MAX_LINE_CHARS)}")
+            else:
+                self.left_out += 1
 
-    def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret:
-                text = text.replace(secret, "[redacted]")
-        return text
+    def shown(self) -> list[str]:
+        if not self.left_out:
+            return self.lines
+        return [*self.lines, f"[{self.left_out} more lines not shown: the transcript is cut "
+                             f"at {MAX_LINES} lines]"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -54,11 +67,35 @@ class Result:
         return f"{'Success' if self.ok else 'Failed'}: {self.summary}"
 
 
+@dataclass
+class _Connection:
+    """Where a test connects: exactly the address the form checked, with TLS verified
+    against the host name, every socket watched by the test's deadline."""
+
+    host: str
+    address: str
+    port: int
+    implicit_tls: bool
+    context: ssl.SSLContext
+    deadline: Deadline
+
+    def open(self, timeout: float) -> socket.socket:
+        sock = socket.create_connection((self.address, self.port), timeout)
+        self.deadline.watch(sock)
+        if self.implicit_tls:
+            return self.context.wrap_socket(sock, server_hostname=self.host)
+        return sock
+
+
 class _RecordingSMTP(smtplib.SMTP):
     # Each connection records into its own transcript, set before the banner is read.
-    def __init__(self, transcript: Transcript, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, transcript: Transcript, connection: _Connection) -> None:
         self.transcript = transcript
-        super().__init__(*args, **kwargs)
+        self.connection = connection
+        super().__init__(connection.host, connection.port, timeout=TIMEOUT)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self.connection.open(timeout)
 
     def send(self, s: Any) -> None:
         self.transcript.add("C", s.decode("utf-8", "replace") if isinstance(s, bytes) else s)
@@ -70,14 +107,14 @@ class _RecordingSMTP(smtplib.SMTP):
         return code, message
 
 
-class _RecordingSMTPSSL(_RecordingSMTP, smtplib.SMTP_SSL):
-    pass
-
-
 class _RecordingIMAP(imaplib.IMAP4):
-    def __init__(self, transcript: Transcript, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, transcript: Transcript, connection: _Connection) -> None:
         self.transcript = transcript
-        super().__init__(*args, **kwargs)
+        self.connection = connection
+        super().__init__(connection.host, connection.port, timeout=TIMEOUT)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        return self.connection.open(timeout or TIMEOUT)
 
     def send(self, data: Any) -> None:
         self.transcript.add("C", bytes(data).decode("utf-8", "replace"))
@@ -89,8 +126,25 @@ class _RecordingIMAP(imaplib.IMAP4):
         return line
 
 
-class _RecordingIMAPSSL(_RecordingIMAP, imaplib.IMAP4_SSL):
-    pass
+def run(
+    protocol: str, artifact: OAuth2AuthorizationCode, data: dict[str, Any], user: Any
+) -> Result:
+    """The test the form describes, and its audit entry: every test, never folded into
+    another (who, protocol, host, port, User Name, outcome)."""
+    by = user.get_username()
+    where = (data["host"], data["address"], data["port"], data["protection"])
+    if protocol == "smtp":
+        result = check_smtp(artifact, *where, send_to=data.get("send_to") or "", by=by)
+    else:
+        result = check_imap(artifact, *where, by=by)
+    AuditEntry.record(
+        artifact,
+        AuditEntry.Action.CONNECTIVITY_TESTED,
+        user,
+        detail=f"{PROTOCOLS[protocol]} {data['host']}:{data['port']} as "
+        f"{artifact.user_name or '(no User Name)'}: {result.outcome}",
+    )
+    return result
 
 
 def _start(
@@ -98,57 +152,72 @@ def _start(
 ) -> tuple[access.IssuedToken, Transcript]:
     """A valid token (through the API's path) and a transcript that hides it."""
     token = access.issue(artifact, via=f"Connectivity Test ({protocol}) by {by}")
-    return token, Transcript(secrets=[token.access_token, token.sasl_xoauth2])
+    return token, Transcript(Redactor([token.access_token, token.sasl_xoauth2]))
+
+
+def _failed(
+    transcript: Transcript, deadline: Deadline, explanation: str, host: str, port: int
+) -> Result:
+    if deadline.expired:
+        explanation = f"{host}:{port} did not finish the test within {DEADLINE:g} seconds."
+    # A server may quote what it was sent in its error: redacted, then cut.
+    return Result(False, transcript.redact(explanation, MAX_SUMMARY_CHARS), transcript.shown())
 
 
 @sensitive_variables()
 def check_smtp(
     artifact: OAuth2AuthorizationCode,
     host: str,
+    address: str,
     port: int,
     protection: str,
     *,
     send_to: str = "",
     by: str,
 ) -> Result:
-    """EHLO, STARTTLS (or TLS), AUTH XOAUTH2, and optionally a test message."""
+    """EHLO, STARTTLS (or TLS), AUTH XOAUTH2, and optionally a test message. A server that
+    does not offer STARTTLS when it was asked for is refused: no token in clear text."""
     try:
         token, transcript = _start(artifact, "SMTP", by)
     except access.TokenUnavailable as error:
         return Result(False, f"No valid access token: {error.message}", [])
     context = ssl.create_default_context()
     smtp: smtplib.SMTP | None = None
-    try:
-        if protection == "tls":
-            smtp = _RecordingSMTPSSL(transcript, host, port, timeout=TIMEOUT, context=context)
-        else:
-            smtp = _RecordingSMTP(transcript, host, port, timeout=TIMEOUT)
-        smtp.ehlo()
-        if protection == "starttls":
-            smtp.starttls(context=context)
+    with Deadline(DEADLINE) as deadline:
+        try:
+            where = _Connection(host, address, port, protection == "tls", context, deadline)
+            smtp = _RecordingSMTP(transcript, where)
             smtp.ehlo()
-        smtp_xoauth2(smtp, token.user_name, token.access_token)
-        summary = f"signed in as {token.user_name} with OAuth2 (XOAUTH2)."
-        if send_to:
-            message = EmailMessage()
-            message["From"], message["To"] = token.user_name, send_to
-            message["Subject"] = "Security Material connectivity test"
-            message.set_content(f"Sent by {artifact.name} to test SMTP with OAuth2.")
-            smtp.send_message(message)
-            summary += f" A test message went to {send_to}."
-        smtp.quit()
-        return Result(True, summary, transcript.lines)
-    except (smtplib.SMTPException, OSError, ssl.SSLError) as error:
-        # A server may quote what it was sent in its error.
-        return Result(False, transcript.redact(_explain_smtp(error, host, port)), transcript.lines)
-    finally:
-        if smtp is not None:
-            smtp.close()
+            if protection == "starttls":
+                smtp.starttls(context=context)  # SMTPNotSupportedError if not offered
+                smtp.ehlo()
+            smtp_xoauth2(smtp, token.user_name, token.access_token)
+            summary = f"signed in as {token.user_name} with OAuth2 (XOAUTH2)."
+            if send_to:
+                message = EmailMessage()
+                message["From"], message["To"] = token.user_name, send_to
+                message["Subject"] = "Security Material connectivity test"
+                message.set_content(f"Sent by {artifact.name} to test SMTP with OAuth2.")
+                smtp.send_message(message)
+                summary += f" A test message went to {send_to}."
+            smtp.quit()
+            return Result(True, summary, transcript.shown())
+        except (smtplib.SMTPException, OSError, ssl.SSLError, ValueError) as error:
+            return _failed(transcript, deadline, _explain_smtp(error, host, port), host, port)
+        finally:
+            if smtp is not None:
+                smtp.close()
 
 
 @sensitive_variables()
 def check_imap(
-    artifact: OAuth2AuthorizationCode, host: str, port: int, protection: str, *, by: str
+    artifact: OAuth2AuthorizationCode,
+    host: str,
+    address: str,
+    port: int,
+    protection: str,
+    *,
+    by: str,
 ) -> Result:
     """TLS (or STARTTLS), AUTHENTICATE XOAUTH2, SELECT INBOX read-only and count."""
     try:
@@ -157,29 +226,28 @@ def check_imap(
         return Result(False, f"No valid access token: {error.message}", [])
     context = ssl.create_default_context()
     imap: imaplib.IMAP4 | None = None
-    try:
-        if protection == "tls":
-            imap = _RecordingIMAPSSL(transcript, host, port, ssl_context=context, timeout=TIMEOUT)
-        else:
-            imap = _RecordingIMAP(transcript, host, port, timeout=TIMEOUT)
-        if protection == "starttls":
-            imap.starttls(ssl_context=context)
-        imap_xoauth2(imap, token.user_name, token.access_token)
-        status, data = imap.select("INBOX", readonly=True)
-        count = int(data[0] or 0) if status == "OK" and data else 0
-        imap.logout()
-        return Result(
-            True,
-            f"signed in as {token.user_name} with OAuth2 (XOAUTH2); INBOX holds "
-            f"{count} message{'s' if count != 1 else ''}.",
-            transcript.lines,
-        )
-    except (imaplib.IMAP4.error, OSError, ssl.SSLError, ValueError) as error:
-        return Result(False, transcript.redact(_explain_imap(error, host, port)), transcript.lines)
-    finally:
-        if imap is not None:
-            with contextlib.suppress(OSError):
-                imap.shutdown()
+    with Deadline(DEADLINE) as deadline:
+        try:
+            where = _Connection(host, address, port, protection == "tls", context, deadline)
+            imap = _RecordingIMAP(transcript, where)
+            if protection == "starttls":
+                imap.starttls(ssl_context=context)  # refused if the server does not offer it
+            imap_xoauth2(imap, token.user_name, token.access_token)
+            status, data = imap.select("INBOX", readonly=True)
+            count = int(data[0] or 0) if status == "OK" and data else 0
+            imap.logout()
+            return Result(
+                True,
+                f"signed in as {token.user_name} with OAuth2 (XOAUTH2); INBOX holds "
+                f"{count} message{'s' if count != 1 else ''}.",
+                transcript.shown(),
+            )
+        except (imaplib.IMAP4.error, OSError, ssl.SSLError, ValueError) as error:
+            return _failed(transcript, deadline, _explain_imap(error, host, port), host, port)
+        finally:
+            if imap is not None:
+                with contextlib.suppress(OSError):
+                    imap.shutdown()
 
 
 def _explain_network(error: Exception, host: str, port: int) -> str | None:
@@ -214,12 +282,12 @@ def _explain_smtp(error: Exception, host: str, port: int) -> str:
             return (
                 "SMTP AUTH is disabled for this mailbox or tenant. An Exchange admin must "
                 "enable it: Set-CASMailbox <mailbox> -SmtpClientAuthenticationDisabled $false. "
-                f"The server said: {error.smtp_code} {reply[:200]}"
+                f"The server said: {error.smtp_code} {reply}"
             )
         return (
             "The server refused the access token. Check that Scope includes "
             "https://outlook.office.com/SMTP.Send (or the server's scope) and that User Name is "
-            f"the mailbox. The server said: {error.smtp_code} {reply[:200]}"
+            f"the mailbox. The server said: {error.smtp_code} {reply}"
         )
     if isinstance(error, smtplib.SMTPNotSupportedError):
         return f"{host} does not offer that over this connection: {error}."
@@ -232,8 +300,9 @@ def _explain_imap(error: Exception, host: str, port: int) -> str:
     network = _explain_network(error, host, port)
     if network:
         return network
-    text = str(error)[:200]
-    if "AUTHENTICATE" in text.upper() or "authentication failed" in text.lower():
+    text = str(error)  # cut by the caller, after redaction
+    # AUTHENTICATIONFAILED: the response code of RFC 5530 §3.
+    if any(word in text.upper() for word in ("AUTHENTICATE", "AUTHENTICATION")):
         return (
             "The server refused the access token. Check that Scope includes "
             "https://outlook.office.com/IMAP.AccessAsUser.All (or the server's scope), that "

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from django import forms
 from django.conf import settings
 
-from securitymaterial import validators
+from securitymaterial import addresses, providers, validators
 from securitymaterial.models import OAuth2AuthorizationCode, Status
 
 PROTECTIONS = [("starttls", "STARTTLS"), ("tls", "TLS"), ("none", "None")]
@@ -45,9 +46,15 @@ class ConnectivityForm(forms.Form):
         help_text="Optional. Leave blank to sign in only.",
     )
 
-    def __init__(self, *args: Any, protocol: str, runtime: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, protocol: str, runtime: str, any_host: bool, **kwargs: Any
+    ) -> None:
+        """`any_host`: an Administrator may test any host the address policy allows; an
+        Operator only the allowed mail hosts (the provider's own and
+        CONNECTIVITY_ALLOWED_HOSTS), since the artifact's live token goes there."""
         super().__init__(*args, **kwargs)
         self.protocol = protocol
+        self.any_host = any_host
         self.artifacts = {
             artifact.name: artifact
             for artifact in OAuth2AuthorizationCode.objects.filter(runtime=runtime).exclude(
@@ -76,21 +83,40 @@ class ConnectivityForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         host, port = data.get("host"), data.get("port")
-        # The access token goes to this host: the same policy as for token endpoints.
-        if (
-            host
-            and port
-            and not settings.ALLOW_PRIVATE_TOKEN_ENDPOINTS
-            and validators.resolves_to_internal(host, port)
-        ):
-            self.add_error("host", validators.INTERNAL_ADDRESS_MESSAGE.replace("URL", "host"))
-        if data.get("protection") == "none" and host and not validators.is_loopback(host):
+        if not host or not port:
+            return data
+        if not self.any_host and "credential_name" in data:
+            allowed = self.allowed_hosts(self.artifact)
+            if host not in allowed:
+                self.add_error(
+                    "host",
+                    f"Operators may test only against the provider's mail hosts and those an "
+                    f"administrator allowed: {', '.join(allowed) or 'none yet'}. Ask an "
+                    "Administrator to test this host, or to add it to "
+                    "CONNECTIVITY_ALLOWED_HOSTS.",
+                )
+                return data
+        if data.get("protection") == "none" and not validators.is_loopback(host):
             self.add_error(
                 "protection",
                 "Without STARTTLS or TLS the access token would cross the network in "
                 "clear text: None is only for a server on this machine.",
             )
+        # The access token goes to this host: the one address policy, and the test connects
+        # to exactly the address checked here.
+        try:
+            data["address"] = addresses.checked_address(host, port)
+        except (socket.gaierror, UnicodeError):
+            self.add_error("host", f"The host name {host} could not be resolved.")
+        except addresses.InternalAddressRefused:
+            self.add_error("host", validators.INTERNAL_ADDRESS_MESSAGE.replace("URL", "host"))
         return data
+
+    @staticmethod
+    def allowed_hosts(artifact: OAuth2AuthorizationCode) -> list[str]:
+        provider = providers.get(artifact.provider)
+        own = list(provider.mail_hosts) if provider else []
+        return own + [h for h in settings.CONNECTIVITY_ALLOWED_HOSTS if h not in own]
 
     @property
     def artifact(self) -> OAuth2AuthorizationCode:

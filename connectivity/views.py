@@ -14,7 +14,7 @@ from connectivity import checks
 from connectivity.forms import ConnectivityForm
 from securitymaterial.models import Runtime
 
-PROTOCOLS = {"smtp": "SMTP", "imap": "IMAP"}
+PROTOCOLS = checks.PROTOCOLS
 
 
 @require_http_methods(["GET", "POST"])
@@ -30,20 +30,12 @@ def connectivity_tests(request: HttpRequest) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         protocol=protocol,
         runtime=runtime,
+        any_host=request.user.has_perm("securitymaterial.change_artifact"),
         initial={"credential_name": request.GET.get("artifact", "")},
     )
     result = None
     if request.method == "POST" and form.is_valid():
-        data, by = form.cleaned_data, request.user.get_username()
-        if protocol == "smtp":
-            result = checks.check_smtp(
-                form.artifact, data["host"], data["port"], data["protection"],
-                send_to=data.get("send_to") or "", by=by,
-            )  # fmt: skip
-        else:
-            result = checks.check_imap(
-                form.artifact, data["host"], data["port"], data["protection"], by=by
-            )
+        result = checks.run(protocol, form.artifact, form.cleaned_data, request.user)
     response = render(
         request,
         "connectivity/tests.html",

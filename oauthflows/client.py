@@ -27,6 +27,7 @@ from django.views.decorators.debug import sensitive_variables
 from oauthflows import transport
 from oauthflows.providers.base import ErrorClass, Provider
 from oauthflows.providers.generic import Generic as GENERIC
+from securitymaterial import redaction
 from securitymaterial.validators import INTERNAL_ADDRESS_MESSAGE
 
 logger = logging.getLogger(__name__)
@@ -430,12 +431,4 @@ def _retry_after(value: str | None) -> float | None:
 def _field(payload: dict[str, Any], name: str, limit: int, redact: tuple[str, ...]) -> str:
     """A text field of an error answer, safe to log and show: secrets the server echoed
     are redacted before the cut (so no part of one survives it), control characters go."""
-    text = _CONTROL_RE.sub(" ", _redacted(str(payload.get(name) or ""), redact))
-    return text[:limit]
-
-
-def _redacted(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return text
+    return _CONTROL_RE.sub(" ", redaction.redact(str(payload.get(name) or ""), redact, limit))

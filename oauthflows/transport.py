@@ -6,9 +6,9 @@ requests' timeouts apply to each socket operation, so a server that trickles one
 second holds a request for as long as it likes. Here every socket a token request opens is
 watched by a timer that shuts it down when the request's total time is up.
 
-The same connection class applies ALLOW_PRIVATE_TOKEN_ENDPOINTS when it connects: it
-resolves the host itself, refuses internal addresses before any packet is sent, and
-connects to exactly the address it checked (a DNS answer cannot change in between).
+The same connection class applies the one address policy (securitymaterial.addresses) when
+it connects: it resolves the host itself, refuses internal addresses before any packet is
+sent, and connects to exactly the address it checked (a DNS answer cannot change in between).
 """
 
 from __future__ import annotations
@@ -21,19 +21,17 @@ from contextlib import contextmanager
 from typing import Any
 
 import requests
-from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError
 
-from securitymaterial.validators import is_internal_address
+from securitymaterial import addresses
+from securitymaterial.addresses import InternalAddressRefused
+
+__all__ = ["Deadline", "InternalAddressRefused", "session"]
 
 _local = threading.local()
-
-
-class InternalAddressRefused(Exception):
-    """The Token Service URL resolves to an internal address and those are not allowed."""
 
 
 class Deadline:
@@ -80,24 +78,14 @@ class Deadline:
                 sock.close()
 
 
-def public_address(host: str, port: int) -> str:
-    """The address to connect to, refusing a host any of whose addresses is internal."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    addresses = [str(info[4][0]) for info in infos]
-    if any(is_internal_address(address) for address in addresses):
-        raise InternalAddressRefused(host)
-    return addresses[0]
-
-
 class _GuardedConnection(HTTPConnection):
     def _new_conn(self) -> socket.socket:
         dns_host = self._dns_host
-        if not settings.ALLOW_PRIVATE_TOKEN_ENDPOINTS:
-            try:
-                checked = public_address(dns_host, self.port)
-            except socket.gaierror as error:
-                raise NameResolutionError(self.host, self, error) from error
-            self._dns_host = checked  # connect to what was checked ...
+        try:
+            checked = addresses.checked_address(dns_host, self.port)
+        except socket.gaierror as error:
+            raise NameResolutionError(self.host, self, error) from error
+        self._dns_host = checked  # connect to what was checked ...
         try:
             sock = super()._new_conn()
         finally:

@@ -293,9 +293,14 @@ _visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 0, minimum=0)
 if _visibility_timeout:
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = _visibility_timeout
 
-# Token endpoints on loopback, private, link-local or metadata addresses: refused behind
-# https (a production deployment), allowed for the embedded default and local test servers.
-ALLOW_PRIVATE_TOKEN_ENDPOINTS = env_bool("ALLOW_PRIVATE_TOKEN_ENDPOINTS", not _https)
+# Token endpoints and mail hosts on loopback, private, link-local or metadata addresses:
+# refused unless allowed, whatever PUBLIC_BASE_URL says (securitymaterial.addresses). The
+# embedded `make run` allows loopback alone, for servers on the same machine, and says so.
+ALLOW_PRIVATE_TOKEN_ENDPOINTS = env_bool("ALLOW_PRIVATE_TOKEN_ENDPOINTS", False)
+ALLOW_LOOPBACK_TOKEN_ENDPOINTS = env_bool("ALLOW_LOOPBACK_TOKEN_ENDPOINTS", False)
+# Mail hosts an Operator may run Connectivity Tests against besides the provider's own
+# (Administrators may test any host the address policy allows).
+CONNECTIVITY_ALLOWED_HOSTS = [host.lower() for host in env_list("CONNECTIVITY_ALLOWED_HOSTS")]
 # The whole of one token request, from connect to the last byte of the answer.
 TOKEN_REQUEST_TIMEOUT = env_int("TOKEN_REQUEST_TIMEOUT_SECONDS", 25, minimum=1)
 

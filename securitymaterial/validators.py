@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import socket
 import unicodedata
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import ip_address
 from urllib.parse import SplitResult, urlsplit
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
+
+from securitymaterial.addresses import resolves_to_refused
 
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
@@ -49,30 +49,6 @@ def is_loopback(host: str) -> bool:
         return ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def is_internal_address(address: str) -> bool:
-    """Loopback, private, link-local (cloud metadata at 169.254.169.254), shared, reserved
-    or multicast: anything that is not a global unicast address."""
-    ip: IPv4Address | IPv6Address = ip_address(address.split("%", 1)[0])  # no IPv6 zone
-    if isinstance(ip, IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
-    return not ip.is_global or ip.is_multicast
-
-
-def resolves_to_internal(host: str, port: int) -> bool:
-    """Whether the host is, or its DNS name resolves to, an internal address. A name that
-    does not resolve now is not refused here: the token client checks again when it
-    connects (a DNS name can change after it was saved)."""
-    try:
-        return is_internal_address(host)
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        return False
-    return any(is_internal_address(str(info[4][0])) for info in infos)
 
 
 def _split_url(value: str) -> SplitResult:
@@ -132,9 +108,7 @@ def validate_endpoint_url(value: str) -> None:
     host = _validate_host(parts)
     if "#" in value:
         raise ValidationError("Remove the fragment (the part after #); servers never receive it.")
-    if not settings.ALLOW_PRIVATE_TOKEN_ENDPOINTS and resolves_to_internal(
-        host, parts.port or (443 if parts.scheme == "https" else 80)
-    ):
+    if resolves_to_refused(host, parts.port or (443 if parts.scheme == "https" else 80)):
         raise ValidationError(INTERNAL_ADDRESS_MESSAGE)
     if parts.scheme == "http" and not is_loopback(host):
         raise ValidationError(

@@ -6,6 +6,7 @@ reader: may only view. outsider: signed in, no permission at all.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,10 +31,16 @@ def oauth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OAuthServ
         yield server
 
 
+# The test servers (OAuth, SMTP, IMAP) listen on 127.0.0.1: allowed as `make run` allows
+# them, in this process (below) and in the app's processes the tests start (environment).
+os.environ["ALLOW_LOOPBACK_TOKEN_ENDPOINTS"] = "true"
+
+
 @pytest.fixture(autouse=True)
-def _encryption_keys(settings: Any) -> None:
+def _test_settings(settings: Any) -> None:
     settings.SECURITY_MATERIAL_KEYS = [TEST_KEY]
     settings.SECURITY_MATERIAL_KEY_FILE = None
+    settings.ALLOW_LOOPBACK_TOKEN_ENDPOINTS = True
 
 
 def _user(username: str, *codenames: str) -> User:

@@ -60,6 +60,9 @@ class Provider:
     # Scopes the provider needs to return a refresh token; added when the admin leaves them out.
     required_scopes: ClassVar[tuple[str, ...]] = ()
     scope_suggestions: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # The provider's own SMTP and IMAP hosts: where an Operator may send the artifact's
+    # access token in a Connectivity Test (CONNECTIVITY_ALLOWED_HOSTS adds others).
+    mail_hosts: ClassVar[tuple[str, ...]] = ()
     # Refresh Token Expiry in days.
     min_refresh_days: ClassVar[int] = 3
     max_refresh_days: ClassVar[int] = 3650

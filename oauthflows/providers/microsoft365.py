@@ -78,6 +78,17 @@ class Microsoft365(Provider):
         ("https://outlook.office.com/SMTP.Send", "Send mail (SMTP AUTH with XOAUTH2)"),
         ("https://outlook.office.com/IMAP.AccessAsUser.All", "Read mail (IMAP with XOAUTH2)"),
     )
+    # Exchange Online (reference §2.2), and the same hosts of the national clouds: US
+    # Government (GCC High, DoD) and China (21Vianet).
+    mail_hosts = (
+        "smtp.office365.com",
+        "outlook.office365.com",
+        "smtp.office365.us",
+        "outlook.office365.us",
+        "outlook-dod.office365.us",
+        "smtp.partner.outlook.cn",
+        "partner.outlook.cn",
+    )
     min_refresh_days = 3
     max_refresh_days = 90
     default_refresh_days = 90

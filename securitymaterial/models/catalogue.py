@@ -219,6 +219,7 @@ class AuditEntry(models.Model):
         TOKEN_ISSUED = "token_issued", "Access token issued"
         TOKEN_FETCH_FAILED = "token_fetch_failed", "Token request failed"
         SECRET_READ = "secret_read", "Secret read"
+        CONNECTIVITY_TESTED = "connectivity_tested", "Connectivity Test"
         API_TOKEN_CREATED = "api_token_created", "API token created"
         API_TOKEN_REVOKED = "api_token_revoked", "API token revoked"
 

@@ -137,6 +137,7 @@ def test_internal_hosts_are_refused_when_private_endpoints_are_not_allowed(
     admin_client: Client, mail_oauth: OAuthServer, make_artifact: Any, settings: Any
 ) -> None:
     settings.ALLOW_PRIVATE_TOKEN_ENDPOINTS = False
+    settings.ALLOW_LOOPBACK_TOKEN_ENDPOINTS = False
     mailer(mail_oauth, make_artifact)
     for host in ("127.0.0.1", "10.1.2.3", "169.254.169.254"):
         response = send(admin_client, "smtp", host=host, port="25", protection="starttls")

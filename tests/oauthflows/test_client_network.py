@@ -130,6 +130,7 @@ def test_an_answer_that_is_not_a_token_keeps_the_tokens_and_says_what_came(
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 def test_internal_addresses_are_refused_before_connecting(settings: Any, host: str) -> None:
     settings.ALLOW_PRIVATE_TOKEN_ENDPOINTS = False
+    settings.ALLOW_LOOPBACK_TOKEN_ENDPOINTS = False
     with MisbehavingTokenEndpoint("truncate") as server:
         url = server.url.replace("127.0.0.1", host)
         with pytest.raises(client.ConfigurationError, match="points to an internal address"):

@@ -372,6 +372,7 @@ def test_internal_endpoints_are_refused_when_private_endpoints_are_not_allowed(
     admin_client: Client, settings: Any, url: str
 ) -> None:
     settings.ALLOW_PRIVATE_TOKEN_ENDPOINTS = False
+    settings.ALLOW_LOOPBACK_TOKEN_ENDPOINTS = False
     response = post(admin_client, token_service_url=url)
     assert response.status_code == 400
     [error] = field_errors(response, "token_service_url")
@@ -383,6 +384,7 @@ def test_public_endpoints_are_accepted_when_private_endpoints_are_not_allowed(
     admin_client: Client, settings: Any
 ) -> None:
     settings.ALLOW_PRIVATE_TOKEN_ENDPOINTS = False
+    settings.ALLOW_LOOPBACK_TOKEN_ENDPOINTS = False
     assert post(admin_client, token_service_url="https://93.184.215.14/token").status_code == 302
 
 

@@ -64,6 +64,7 @@ def test_an_empty_variable_means_its_default(monkeypatch: pytest.MonkeyPatch, na
         ("TIME_ZONE", "../etc/passwd"),
         ("DJANGO_DEBUG", "perhaps"),
         ("ALLOW_PRIVATE_TOKEN_ENDPOINTS", "sometimes"),
+        ("ALLOW_LOOPBACK_TOKEN_ENDPOINTS", "maybe"),
         ("TOKEN_REQUEST_TIMEOUT_SECONDS", "0"),
         ("REFRESH_TOKEN_RENEWAL_FRACTION", "2"),
         ("REFRESH_RETRY_BASE_SECONDS", "9" * 5000),
@@ -76,3 +77,14 @@ def test_a_malformed_variable_is_a_start_up_error_naming_it(
     with pytest.raises(ImproperlyConfigured, match=name) as caught:
         load_settings(monkeypatch, **{name: value})
     assert len(str(caught.value)) < 300
+
+
+@pytest.mark.parametrize("public", ["http://intranet.example.com:8000", "https://sm.example.com"])
+def test_no_internal_endpoint_is_allowed_by_default_whatever_the_public_url(
+    monkeypatch: pytest.MonkeyPatch, public: str
+) -> None:
+    """An internal http deployment, or a forgotten https, allows nothing by itself."""
+    loaded = load_settings(monkeypatch, PUBLIC_BASE_URL=public)
+    assert loaded["ALLOW_PRIVATE_TOKEN_ENDPOINTS"] is False
+    assert loaded["ALLOW_LOOPBACK_TOKEN_ENDPOINTS"] is False
+    assert loaded["CONNECTIVITY_ALLOWED_HOSTS"] == []
