@@ -198,7 +198,13 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+# How many proxies in front add themselves to X-Forwarded-For (0: none; the client is
+# REMOTE_ADDR). Behind one TLS-terminating proxy, 1: otherwise every client would share
+# the proxy's address, and five wrong passwords would lock a user out for everybody.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_FAILURE_LIMIT = "securitymaterial.signin.failure_limit"
+AXES_CLIENT_IP_CALLABLE = "securitymaterial.signin.client_address"
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True

@@ -88,3 +88,13 @@ def test_no_internal_endpoint_is_allowed_by_default_whatever_the_public_url(
     assert loaded["ALLOW_PRIVATE_TOKEN_ENDPOINTS"] is False
     assert loaded["ALLOW_LOOPBACK_TOKEN_ENDPOINTS"] is False
     assert loaded["CONNECTIVITY_ALLOWED_HOSTS"] == []
+
+
+def test_sign_in_throttling_defaults_are_the_documented_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loaded = load_settings(monkeypatch)
+    assert loaded["LOGIN_FAILURE_LIMIT"] == 5
+    assert loaded["AXES_COOLOFF_TIME"].total_seconds() == 15 * 60
+    assert loaded["TRUSTED_PROXY_COUNT"] == 0
+    assert loaded["AXES_LOCKOUT_PARAMETERS"] == [["username", "ip_address"]]
