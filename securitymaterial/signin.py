@@ -44,7 +44,7 @@ def failure_limit(request: HttpRequest, credentials: dict[str, Any] | None) -> i
     if not username:
         return limit
     since = timezone.now() - settings.AXES_COOLOFF_TIME
-    failures = AccessAttempt.objects.filter(
-        username=username, attempt_time__gte=since
-    ).aggregate(total=Sum("failures_since_start"))["total"]
+    failures = AccessAttempt.objects.filter(username=username, attempt_time__gte=since).aggregate(
+        total=Sum("failures_since_start")
+    )["total"]
     return 1 if (failures or 0) >= 2 * limit else limit
