@@ -10,6 +10,7 @@ class SecurityMaterialConfig(AppConfig):
 
     def ready(self) -> None:
         from securitymaterial.checks import (
+            check_deadlines,
             check_encryption_keys,
             check_file_permissions,
             check_stored_secrets_readable,
@@ -17,4 +18,5 @@ class SecurityMaterialConfig(AppConfig):
 
         checks.register(check_encryption_keys, checks.Tags.security)
         checks.register(check_file_permissions, checks.Tags.security)
+        checks.register(check_deadlines)
         checks.register(check_stored_secrets_readable, checks.Tags.database)

@@ -1,4 +1,5 @@
-"""System checks that refuse to start with missing or malformed encryption keys."""
+"""System checks that refuse to start with missing or malformed encryption keys, or with
+deadlines that would let a web worker or a task be killed while it holds a rotated token."""
 
 from __future__ import annotations
 
@@ -108,4 +109,31 @@ def check_stored_secrets_readable(
             "manage.py rotate_keys before removing it; or enter their secrets again with Edit.",
             id="securitymaterial.E003",
         )
+    ]
+
+
+def check_deadlines(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A refresh may take TOKEN_REQUEST_TIMEOUT_SECONDS at the provider and then, if the
+    database went away, REFRESH_STORE_RETRY_SECONDS to store the rotated token: the web
+    worker (gunicorn's timeout) and the Celery task must outlive both, or the token held
+    in memory dies with them."""
+    from securitymaterial import gunicorn
+
+    needed = settings.TOKEN_REQUEST_TIMEOUT + settings.REFRESH_STORE_RETRY_SECONDS + 10
+    limits = {
+        "gunicorn's timeout (securitymaterial/gunicorn.py)": gunicorn.timeout,
+        "CELERY_TASK_SOFT_TIME_LIMIT (CELERY_TASK_TIME_LIMIT - 5)": (
+            settings.CELERY_TASK_SOFT_TIME_LIMIT
+        ),
+    }
+    return [
+        Error(
+            f"{name} is {limit} s, but a refresh may need {needed} s: "
+            "TOKEN_REQUEST_TIMEOUT_SECONDS + REFRESH_STORE_RETRY_SECONDS + 10.",
+            hint="Lower TOKEN_REQUEST_TIMEOUT_SECONDS or REFRESH_STORE_RETRY_SECONDS, or "
+            "raise CELERY_TASK_TIME_LIMIT.",
+            id="securitymaterial.E004",
+        )
+        for name, limit in limits.items()
+        if limit < needed
     ]

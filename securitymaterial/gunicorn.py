@@ -6,5 +6,13 @@ query holds the authorization code and state, and a page shown at the Redirect U
 that whole URL as the Referer of the stylesheets it loads.
 """
 
+# Above every deadline a request can meet (checked at start-up, securitymaterial.E004): a
+# consumer's refresh (TOKEN_REQUEST_TIMEOUT_SECONDS, 25) whose commit meets a database
+# outage keeps the rotated refresh token in memory and retries storing it for
+# REFRESH_STORE_RETRY_SECONDS (60). Gunicorn's default of 30 s killed the worker in the
+# middle of that, and the new refresh token was lost (docs/security.md).
+timeout = 120
+graceful_timeout = 120
+
 accesslog = "-"
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms'
