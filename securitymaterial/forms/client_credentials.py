@@ -34,11 +34,14 @@ class CustomParameterForm(forms.Form):
         max_length=KEY_MAX_LENGTH,
         validators=[validators.validate_name],
     )
+    # Write-only like every secret (values often hold API keys): a password input that
+    # renders nothing back, not even after a failed validation.
     value = forms.CharField(
         label="Value",
         required=False,
         max_length=VALUE_MAX_LENGTH,
         strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         validators=[validators.validate_no_control_characters],
     )
     send_as = forms.ChoiceField(

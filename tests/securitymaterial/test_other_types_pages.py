@@ -248,3 +248,16 @@ def test_any_value_in_any_field_of_the_new_types_is_refused_or_deployed_never_a_
     assert response.status_code in (302, 400), response.status_code
     if response.status_code == 400:
         assert database_snapshot() == before
+
+
+def test_a_parameter_value_is_a_password_input_never_shown_again_after_an_error(
+    admin_client: Client,
+) -> None:
+    typed = "typed-Plain-Api-Key-9"
+    rows = [{"key": "X-Api-Key", "value": typed, "send_as": "header"}]
+    response = add(admin_client, "oauth2-client-credentials", client_id="", **management(rows))
+    assert response.status_code == 400  # Client ID is missing
+    page = response.content.decode()
+    assert typed not in page
+    assert 'type="password" name="param-0-value"' in page
+    assert 'value="X-Api-Key"' in page  # the key is no secret: kept for the retry
