@@ -93,3 +93,32 @@ def test_the_debug_page_hides_key_settings(settings: Any, name: str) -> None:
     except ValueError:
         response = technical_500_response(RequestFactory().get("/"), *sys.exc_info())
     assert getattr(settings, name) not in response.content.decode()
+
+
+@pytest.mark.parametrize("kind", ["secure-parameter", "oauth2-client-credentials"])
+def test_the_debug_page_of_a_failed_deploy_shows_no_posted_value(
+    settings: Any, admin_user: Any, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """Secure Parameter values (`value`, `repeat_value`) and custom-parameter values
+    (`param-0-value`) have names that say nothing: the always-on filter hides every posted
+    value, whatever its name."""
+    from securitymaterial import services
+    from tests.securitymaterial.test_other_types_pages import FORMS, management
+
+    settings.DEBUG = True
+    value = f"posted-{secrets.token_hex(8)}"
+    data = {**FORMS[kind], "value": value, "repeat_value": value}
+    if kind == "oauth2-client-credentials":
+        data.update(management([{"key": "X-Api-Key", "value": value, "send_as": "header"}]))
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("deploy failed unexpectedly")
+
+    monkeypatch.setattr(services, "deploy_new", fail)
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+    response = client.post(reverse("securitymaterial:add", args=[kind]), data)
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "deploy failed unexpectedly" in page  # the debug page
+    assert value not in page
