@@ -28,6 +28,7 @@ from oauthflows import transport
 from oauthflows.providers.base import ErrorClass, Provider
 from oauthflows.providers.generic import Generic as GENERIC
 from securitymaterial import redaction
+from securitymaterial.models.client_credentials import RESERVED_HEADERS, RESERVED_PARAMETER_KEYS
 from securitymaterial.validators import INTERNAL_ADDRESS_MESSAGE
 
 logger = logging.getLogger(__name__)
@@ -188,6 +189,13 @@ def client_credentials_grant(
     headers: dict[str, str] = {}
     params: dict[str, str] = {}
     for key, value, part in custom_parameters:
+        # The form refuses these in every part; a row written past it is not sent either.
+        if key.lower() in RESERVED_PARAMETER_KEYS or (
+            part == "header" and key.lower() in RESERVED_HEADERS
+        ):
+            raise ConfigurationError(
+                f"The custom parameter {key} is set by the service itself: remove it with Edit."
+            )
         {"body": data, "header": headers, "url": params}[part][key] = value
     values = tuple(value for _, value, _ in custom_parameters if value)
     return _token_request(

@@ -17,11 +17,10 @@ from securitymaterial.models import (
 )
 from securitymaterial.models.client_credentials import (
     MAX_CUSTOM_PARAMETERS,
+    RESERVED_HEADERS,
     RESERVED_PARAMETER_KEYS,
 )
 
-# Headers the service sets itself.
-RESERVED_HEADERS = frozenset({"authorization", "content-type", "content-length", "host"})
 KEY_MAX_LENGTH = 100
 VALUE_MAX_LENGTH = 2000
 BLANK_ROWS = 3

@@ -18,6 +18,8 @@ from securitymaterial.models.tokens import HeldAccessToken, TokenResponse
 MAX_CUSTOM_PARAMETERS = 20
 # Set by the service itself; a custom parameter may not override them.
 RESERVED_PARAMETER_KEYS = frozenset({"client_id", "client_secret", "grant_type"})
+# Headers the service sets itself; a custom header may not override them.
+RESERVED_HEADERS = frozenset({"authorization", "content-type", "content-length", "host"})
 # After a failed token request, consumers wait this long before the next one is tried:
 # a provider that is down is not asked once per consumer call.
 RETRY_AFTER_FAILURE = timedelta(seconds=30)
