@@ -80,3 +80,58 @@ def test_migrate_refuses_to_start_with_them_too(
     settings.SECURITY_MATERIAL_KEYS = [OTHER_KEY]
     with pytest.raises(SystemCheckError, match="“Old_Mailer” \\(cloud\\)"):
         call_command("migrate", "--check", verbosity=0, skip_checks=False)
+
+
+def _one_of_each(make_artifact: Any) -> dict[str, Any]:
+    from securitymaterial.models import OAuth2ClientCredentials, UserCredentials
+
+    return {
+        "OAuth2AuthorizationCode": make_artifact(
+            name="Ac_One", refresh_token="RT-1", access_token="AT-1"
+        ),
+        "OAuth2ClientCredentials": OAuth2ClientCredentials.objects.create(
+            name="Cc_One",
+            token_service_url="https://auth.example.com/t",
+            client_id="c",
+            client_secret="s",
+            access_token="AT-2",
+            custom_parameters_json='[{"key": "k", "value": "v", "send_as": "body"}]',
+        ),
+        "UserCredentials": UserCredentials.objects.create(name="Uc_One", user="u", password="p"),
+        "SecureParameter": SecureParameter.objects.create(name="Sp_One", value="v"),
+    }
+
+
+def test_every_encrypted_column_of_every_type_is_checked_not_only_the_first(
+    make_artifact: Any, settings: Any
+) -> None:
+    """One column at a time is made unreadable (written under another key) while the
+    others still decrypt: the check names the artifact for each of them."""
+    from django.db import connection
+
+    from securitymaterial.secrets_at_rest import encrypted_models, unreadable
+
+    rows = _one_of_each(make_artifact)
+    foreign = Fernet(OTHER_KEY.encode()).encrypt(b"written under another key").decode()
+    checked = 0
+    for model, fields in encrypted_models():
+        if model.__name__ not in rows:
+            continue
+        row = rows[model.__name__]
+        table, pk = model._meta.db_table, model._meta.pk.column
+        for field in fields:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {field.column} FROM {table} WHERE {pk} = %s", [row.pk])  # noqa: S608
+                [kept] = cursor.fetchone()
+                cursor.execute(
+                    f"UPDATE {table} SET {field.column} = %s WHERE {pk} = %s",  # noqa: S608
+                    [foreign, row.pk],
+                )
+                assert unreadable() == [f"“{row.name}” (cloud)"], (model, field.name)
+                cursor.execute(
+                    f"UPDATE {table} SET {field.column} = %s WHERE {pk} = %s",  # noqa: S608
+                    [kept, row.pk],
+                )
+            checked += 1
+    assert checked == 8  # 3 + 3 + 1 + 1 columns
+    assert unreadable() == []
