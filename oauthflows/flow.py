@@ -248,6 +248,18 @@ def _persist(
                 artifact, AuditEntry.Action.AUTHORIZATION_FAILED, user, detail=SETTINGS_CHANGED
             )
             changed = True
+        elif artifact.is_other_account(result.account_name) and not user.has_perm(
+            "securitymaterial.change_artifact"
+        ):
+            # An Operator may authorize, but not with another mailbox's consent: only an
+            # Administrator may store a delegate's (a shared mailbox's) authorization.
+            reason = (
+                f"{result.account_name} signed in, but the User Name is {artifact.user_name}. "
+                "Nothing was stored: sign in as that account, or ask an Administrator, who "
+                "may authorize with another account."
+            )
+            _record_failure(artifact, user, reason)
+            return Outcome(artifact, ok=False, message=reason)
         elif result.refresh_token is None:
             reason = (
                 "The provider returned no refresh token, so the credential cannot be kept "

@@ -129,11 +129,11 @@ class OAuth2AuthorizationCode(HeldAccessToken, Artifact):
     @property
     def account_differs(self) -> bool:
         """The account that consented is not the configured User Name."""
-        return bool(
-            self.authorized_account
-            and self.user_name
-            and self.authorized_account.lower() != self.user_name.lower()
-        )
+        return self.is_other_account(self.authorized_account)
+
+    def is_other_account(self, account: str) -> bool:
+        """Whether `account` (from an id_token) is known and not the User Name."""
+        return bool(account and self.user_name and account.lower() != self.user_name.lower())
 
     # Fields whose change invalidates the tokens: another client, secret, scope or server.
     AUTHORIZATION_FIELDS = (

@@ -346,3 +346,52 @@ def test_a_signed_out_callback_says_so_without_carrying_the_code_on(db: None) ->
     assert "You were signed out while signing in at the provider" in html
     assert CODE not in html
     assert 'href="/accounts/login/"' in html
+
+
+def _operator_client() -> Client:
+    from django.contrib.auth.models import Permission
+
+    user = User.objects.create_user("olga", "olga@example.com", PASSWORD)
+    user.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_artifact", "operate_artifact"])
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _id_token(account: str) -> str:
+    import base64
+
+    claims = base64.urlsafe_b64encode(json.dumps({"email": account}).encode()).decode()
+    return f"e30.{claims}.x"
+
+
+@responses.activate
+def test_an_operators_authorization_by_another_account_stores_nothing(
+    artifact: OAuth2AuthorizationCode,
+) -> None:
+    operator = _operator_client()
+    responses.post(TOKEN_URL, json={**TOKENS, "id_token": _id_token("someone@else.com")})
+    params = start(operator, artifact)
+    response = operator.get(CALLBACK, {"code": CODE, "state": params["state"]}, follow=True)
+    html = response.content.decode()
+    assert "someone@else.com signed in, but the User Name is mailer@example.com" in html
+    stored = reload(artifact)
+    assert stored.status == Status.UNAUTHORIZED
+    assert (stored.access_token, stored.refresh_token, stored.authorized_account) == ("", "", "")
+    entry = AuditEntry.objects.get(action="authorization_failed")
+    assert entry.actor_name == "olga" and "someone@else.com signed in" in entry.detail
+    assert ACCESS_TOKEN not in html and REFRESH_TOKEN not in html
+
+
+@responses.activate
+def test_an_operators_authorization_by_the_user_name_is_stored(
+    artifact: OAuth2AuthorizationCode,
+) -> None:
+    operator = _operator_client()
+    responses.post(TOKEN_URL, json={**TOKENS, "id_token": _id_token("Mailer@Example.com")})
+    params = start(operator, artifact)
+    operator.get(CALLBACK, {"code": CODE, "state": params["state"]})
+    stored = reload(artifact)
+    assert stored.status == Status.DEPLOYED and stored.refresh_token == REFRESH_TOKEN
