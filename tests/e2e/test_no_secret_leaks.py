@@ -1,12 +1,14 @@
-"""The whole life of an artifact (add, authorize, refresh, a Connectivity Test, a failed
-refresh, the API under gunicorn, a Celery message, a forced 500, key rotation, delete),
+"""The whole life of an artifact (add, authorize, refresh, Connectivity Tests over SMTP and
+IMAP, a failed refresh, the consumer and management APIs under gunicorn, a client-credentials
+artifact with custom parameters, a Celery message, a forced 500, key rotation, delete),
 then a search for every secret it ever had in everything that could keep one: a full dump
 of the database, every log line (ours at DEBUG, the rest at WARNING), gunicorn's access
 log, every page the browser saw, every message that went through Redis, and Django's DEBUG
 error page of a forced failure.
 
 The secrets: the client secret, the PKCE verifier, the authorization code, every access and
-refresh token the provider issued, the API token, and a client-credentials secret. Where a
+refresh token the provider issued, the API tokens, a client-credentials secret, its custom
+parameters' values (a header and a body parameter) and the access token it fetched. Where a
 secret is the answer (the consumer API hands out the access token) that answer is not
 searched; everything else is.
 """
@@ -47,14 +49,28 @@ from tests.e2e.oauth_server import USER as PROVIDER_USER
 from tests.e2e.oauth_server import OAuthServer
 from tests.e2e.test_authorize_in_browser import CLIENT_SECRET, deploy
 from tests.e2e.test_deploy_in_browser import sign_in_as_admin
-from tests.mailservers import MAILBOX, SubmissionServer, mail_oauth, smtp_server
+from tests.mailservers import (
+    MAILBOX,
+    ImapServer,
+    SubmissionServer,
+    imap_server,
+    mail_oauth,
+    maildirs,
+    smtp_server,
+)
 from tests.processes import read_until, start, stop, test_database_url
 
-__all__ = ["mail_oauth", "smtp_server"]  # the mail fixtures, used here
+__all__ = ["imap_server", "mail_oauth", "maildirs", "smtp_server"]  # the mail fixtures
 BROKER = "redis://127.0.0.1:6379/13"  # no worker listens here: messages stay to be read
 NAME = "Leak_Probe"
 CLIENT_ID = "leak-probe"
 MACHINE_SECRET = "MACHINE-SECRET-7d2f9a"
+HEADER_VALUE = "CUSTOM-HEADER-VALUE-3c81e0"
+BODY_VALUE = "CUSTOM-BODY-VALUE-9a04d7"
+CUSTOM_PARAMETERS = [
+    {"key": "X-Api-Key", "value": HEADER_VALUE, "send_as": "header"},
+    {"key": "x_subscription_key", "value": BODY_VALUE, "send_as": "body"},
+]
 
 
 @pytest.fixture
@@ -140,11 +156,17 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
     oauth_server: OAuthServer,
     mail_oauth: OAuthServer,
     smtp_server: SubmissionServer,
+    imap_server: ImapServer,
     logs: StringIO,
     tmp_path: Path,
 ) -> None:
     settings.PUBLIC_BASE_URL = live_server.url
-    secrets = {"client secret": CLIENT_SECRET, "machine secret": MACHINE_SECRET}
+    secrets = {
+        "client secret": CLIENT_SECRET,
+        "machine secret": MACHINE_SECRET,
+        "custom header value": HEADER_VALUE,
+        "custom body value": BODY_VALUE,
+    }
     pages: list[str] = []
     codes: list[str] = []
 
@@ -199,6 +221,13 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
     )  # fmt: skip
     assert f"Success: signed in as {MAILBOX}" in tested.content.decode()
     pages.append(tested.content.decode())
+    tested = admin.post(
+        "/monitor/integrations/connectivity-tests/?tab=imap",
+        {"authentication": "oauth2-authorization-code", "credential_name": NAME,
+         "host": "127.0.0.1", "port": imap_server.port, "protection": "none"},
+    )  # fmt: skip
+    assert f"Success: signed in as {MAILBOX}" in tested.content.decode()
+    pages.append(tested.content.decode())
     OAuth2AuthorizationCode.objects.filter(pk=artifact.pk).update(
         refresh_token=OAuth2AuthorizationCode._meta.get_field("refresh_token").get_prep_value(
             secrets["first refresh token"]
@@ -223,7 +252,42 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
         pages.append(nobody.text)
         replayed = f"{url}/oauth2/callback/?code={codes[0]}&state=replayed"
         requests.get(replayed, headers={"Referer": replayed}, timeout=30)
-    assert access_log.read_text().count('"GET /') == 3
+        # The management API: a client-credentials artifact with custom parameters created,
+        # read, and a move of its Token Service URL refused (its values stay bound).
+        _, secrets["manage API token"] = ApiToken.create("leak-manager", can_manage=True)
+        manage = {"Authorization": f"Bearer {secrets['manage API token']}"}
+        oauth_server.register_client(
+            "leak-machine-2", MACHINE_SECRET, "http://localhost/unused", auth_method="body",
+            grant="client-credentials",
+        )  # fmt: skip
+        base = f"{url}/api/v1/manage/oauth2-client-credentials"
+        created = requests.post(base, json={
+            "name": "Leak_Machine_2", "token_service_url": f"{oauth_server.url}/o/token/",
+            "client_id": "leak-machine-2", "client_secret": MACHINE_SECRET, "scope": "read",
+            "custom_parameters": CUSTOM_PARAMETERS}, headers=manage, timeout=30)  # fmt: skip
+        assert created.status_code == 201, created.text
+        read = requests.get(f"{base}/Leak_Machine_2", headers=manage, timeout=30)
+        moved = requests.put(f"{base}/Leak_Machine_2", json={
+            "token_service_url": "https://collector.example.net/token",
+            "client_secret": "anything"}, headers=manage, timeout=30)  # fmt: skip
+        assert moved.status_code == 400, moved.text
+        pages += [created.text, read.text, moved.text]
+    assert access_log.read_text().count('"GET /') == 4
+    assert access_log.read_text().count('"POST /') == 1
+
+    # Fetch Token for it: the custom parameters go to the real token endpoint.
+    machine_2 = OAuth2ClientCredentials.objects.get(name="Leak_Machine_2")
+    fetched = admin.post(
+        f"/monitor/integrations/security-material/{machine_2.pk}/fetch-token/", follow=True
+    )
+    assert fetched.status_code == 200
+    pages.append(fetched.content.decode())
+    secrets["client-credentials access token"] = OAuth2ClientCredentials.objects.get(
+        pk=machine_2.pk
+    ).access_token
+    seen = oauth_server.token_requests()[-1]
+    assert seen["body_x"] == {"x_subscription_key": BODY_VALUE}  # it reached the provider
+    assert seen["headers"]["X-Api-Key"] == HEADER_VALUE
 
     # A message to a worker, as beat sends it.
     redis.Redis.from_url(BROKER).flushdb()
@@ -234,7 +298,8 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
     # (the third-party boundary), rendered by Django's technical 500 page.
     machine = OAuth2ClientCredentials.objects.create(
         name="Leak_Machine", token_service_url=f"{oauth_server.url}/o/token/",
-        client_id="leak-machine", client_secret=MACHINE_SECRET, custom_parameters_json="[]",
+        client_id="leak-machine", client_secret=MACHINE_SECRET,
+        custom_parameters_json=json.dumps(CUSTOM_PARAMETERS),
     )  # fmt: skip
     settings.DEBUG = True
 
