@@ -6,9 +6,13 @@ import os
 import re
 import selectors
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,3 +81,28 @@ def test_database_url() -> str:
 
 
 test_database_url.__test__ = False  # type: ignore[attr-defined]
+
+
+@contextmanager
+def gunicorn(var_dir: Path, *options: str) -> Iterator[str]:
+    """The service under gunicorn with the shipped configuration (and `options`), on the
+    test database; yields its URL."""
+    from tests.conftest import TEST_KEY
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "DATABASE_CONN_MAX_AGE": "0",
+        "SECURITY_MATERIAL_KEYS": TEST_KEY,
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,  # API tokens are hashed with it
+        "SECURITY_MATERIAL_VAR_DIR": str(var_dir),
+    }
+    process = start(
+        [sys.executable, "-m", "gunicorn", "securitymaterial.wsgi", "--bind", "127.0.0.1:0",
+         "--no-control-socket", "--config", "python:securitymaterial.gunicorn", *options],
+        env,
+    )  # fmt: skip
+    try:
+        yield read_until(process, r"Listening at: (http://127\.0\.0\.1:\d+)", 60).group(1)
+    finally:
+        stop(process)

@@ -3,8 +3,6 @@ gunicorn (as in production) makes exactly one refresh, counted at the real OAuth
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,15 +11,13 @@ from typing import Any
 
 import pytest
 import requests
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from api.models import ApiToken
 from securitymaterial.models import OAuth2ClientCredentials, Status
-from tests.conftest import TEST_KEY
 from tests.e2e.oauth_server import OAuthServer
-from tests.processes import read_until, start, stop, test_database_url
+from tests.processes import gunicorn
 
 CLIENTS = 100
 
@@ -32,24 +28,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def app_server(tmp_path: Path, transactional_db: None) -> Iterator[str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": test_database_url(),
-        "DATABASE_CONN_MAX_AGE": "0",
-        "SECURITY_MATERIAL_KEYS": TEST_KEY,
-        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-        "SECURITY_MATERIAL_VAR_DIR": str(tmp_path),
-    }
-    process = start(
-        [sys.executable, "-m", "gunicorn", "securitymaterial.wsgi",
-         "--config", "python:securitymaterial.gunicorn", "--bind", "127.0.0.1:0",
-         "--workers", "3", "--threads", "8", "--no-control-socket"],
-        env,
-    )  # fmt: skip
-    try:
-        yield read_until(process, r"Listening at: (http://127\.0\.0\.1:\d+)", 60).group(1)
-    finally:
-        stop(process)
+    with gunicorn(tmp_path, "--workers", "3", "--threads", "8") as url:
+        yield url
 
 
 def burst(url: str, secret: str, consumers: int = CLIENTS) -> list[tuple[int, str | None]]:

@@ -5,8 +5,6 @@ new access token. With the default timeout the worker was killed and the token l
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,17 +14,15 @@ from typing import Any
 import psycopg
 import pytest
 import requests
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from api.models import ApiToken
 from securitymaterial.models import OAuth2AuthorizationCode, Status
-from tests.conftest import TEST_KEY
 from tests.e2e.oauth_server import OAuthServer
 from tests.http_servers import HoldingTokenEndpoint
 from tests.oauthflows.test_refresh_with_celery import due_artifact
-from tests.processes import read_until, start, stop, test_database_url
+from tests.processes import gunicorn, test_database_url
 
 OUTAGE_SECONDS = 35  # longer than gunicorn's default timeout
 
@@ -39,23 +35,8 @@ pytestmark = pytest.mark.skipif(
 def shipped_server(tmp_path: Path, transactional_db: None) -> Iterator[str]:
     """gunicorn as scripts/run, the Dockerfile and compose start it: sync workers (no
     threads, so the arbiter's worker timeout applies) and the shipped configuration."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": test_database_url(),
-        "DATABASE_CONN_MAX_AGE": "0",
-        "SECURITY_MATERIAL_KEYS": TEST_KEY,
-        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-        "SECURITY_MATERIAL_VAR_DIR": str(tmp_path),
-    }
-    process = start(
-        [sys.executable, "-m", "gunicorn", "securitymaterial.wsgi", "--bind", "127.0.0.1:0",
-         "--no-control-socket", "--workers", "2", "--config", "python:securitymaterial.gunicorn"],
-        env,
-    )  # fmt: skip
-    try:
-        yield read_until(process, r"Listening at: (http://127\.0\.0\.1:\d+)", 60).group(1)
-    finally:
-        stop(process)
+    with gunicorn(tmp_path, "--workers", "2") as url:
+        yield url
 
 
 class Outage:
