@@ -20,7 +20,7 @@ from ninja.errors import HttpError
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.models import ApiToken
-from api.views import Error, RuntimeQuery, api, find
+from api.views import Error, RuntimeQuery, api, find, granted
 from securitymaterial import services
 from securitymaterial.forms import FORMS, ArtifactForm
 from securitymaterial.models import (
@@ -115,11 +115,7 @@ def _schemas(
 
 
 def _manager(request: HttpRequest) -> ApiToken:
-    token: ApiToken = request.auth  # type: ignore[attr-defined]
-    if not token.can_manage:
-        raise HttpError(403, f"The API token “{token.name}” may not manage artifacts; an admin "
-                        "can create one that may.")  # fmt: skip
-    return token
+    return granted(request, "can_manage")
 
 
 def _actor(token: ApiToken) -> str:

@@ -142,12 +142,19 @@ class Secret(Schema):
     value: str | None = Field(None, description="Secure Parameter only")
 
 
-def consumer(request: HttpRequest) -> ApiToken:
-    """The request's API token, if it may fetch tokens and secrets (a grant of its own)."""
+GRANT_REFUSED = {
+    "can_consume": "may manage artifacts but not fetch tokens or secrets",
+    "can_manage": "may not manage artifacts",
+}
+
+
+def granted(request: HttpRequest, grant: str) -> ApiToken:
+    """The request's API token, if it has the grant (`can_consume`, `can_manage`): the two
+    are chosen separately when a token is made."""
     api_token: ApiToken = request.auth  # type: ignore[attr-defined]
-    if not api_token.can_consume:
-        raise HttpError(403, f"The API token “{api_token.name}” may manage artifacts but not "
-                        "fetch tokens or secrets; an admin can create one that may.")  # fmt: skip
+    if not getattr(api_token, grant):
+        raise HttpError(403, f"The API token “{api_token.name}” {GRANT_REFUSED[grant]}; an "
+                        "admin can create one that may.")  # fmt: skip
     return api_token
 
 
@@ -177,7 +184,7 @@ def access_token(
     """Refreshed (or fetched) first when it expires within `min_valid_seconds`. 409: an
     admin must act (authorize, or fix the settings). 503: the provider cannot be reached and
     no valid token is left; retry after `Retry-After` seconds."""
-    api_token = consumer(request)
+    api_token = granted(request, "can_consume")
     artifact = find(
         api_token, query.runtime, name, OAuth2AuthorizationCode, OAuth2ClientCredentials
     )
@@ -215,7 +222,7 @@ def access_token(
 def secret(request: HttpRequest, name: str, query: Query[RuntimeQuery]) -> Any:
     """Every read is in the artifact's audit trail. OAuth artifacts hand out access tokens
     instead: GET …/access-token."""
-    api_token = consumer(request)
+    api_token = granted(request, "can_consume")
     artifact = find(api_token, query.runtime, name, UserCredentials, SecureParameter)
     answer = Secret(
         name=artifact.name,
