@@ -17,10 +17,16 @@ from ipaddress import ip_address
 from typing import Any
 
 from axes.models import AccessAttempt  # type: ignore[import-untyped]
+from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import Sum
 from django.http import HttpRequest
 from django.utils import timezone
+
+from securitymaterial.validators import CONTROL_RE
+
+USER_NAME_MAX_LENGTH = 150  # Django's User.username
 
 
 def client_address(request: HttpRequest) -> str | None:
@@ -48,3 +54,19 @@ def failure_limit(request: HttpRequest, credentials: dict[str, Any] | None) -> i
         total=Sum("failures_since_start")
     )["total"]
     return 1 if (failures or 0) >= 2 * limit else limit
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, with the user name checked before anything is authenticated:
+    Django sets its maximum length without a validator, so a name of any length (or with a
+    NUL) reached the throttling's table and failed there with a 500."""
+
+    def clean(self) -> dict[str, Any]:
+        username = self.data.get("username", "")
+        if len(username) > USER_NAME_MAX_LENGTH or CONTROL_RE.search(username):
+            raise forms.ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
+        return super().clean()

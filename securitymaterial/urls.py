@@ -10,6 +10,7 @@ from connectivity import views as connectivity_views
 from oauthflows import views as oauth_views
 from oauthflows.urls import CALLBACK_PATH
 from securitymaterial import views
+from securitymaterial.signin import SignInForm
 
 catalogue = [
     path("", views.integrations, name="integrations"),
@@ -27,7 +28,11 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path(CALLBACK_PATH.lstrip("/"), oauth_views.callback, name="oauth2-callback"),
     path("monitor/integrations/", include((catalogue, "securitymaterial"))),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=SignInForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("monitor/integrations/api-tokens/", api_pages.tokens, name="api-tokens"),
     path(
