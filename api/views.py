@@ -16,6 +16,7 @@ from ninja.security import HttpBearer
 from pydantic import Field
 
 from api.models import ApiToken
+from api.parsing import StrictJSON
 from oauthflows import access
 from securitymaterial import crypto
 from securitymaterial.models import (
@@ -53,6 +54,7 @@ api = NinjaAPI(
     auth=ApiTokenAuth(),
     urls_namespace="api",
     docs_url=None,  # api.pages.description renders it: readable without JavaScript, WCAG AA
+    parser=StrictJSON(),
 )
 
 
@@ -86,6 +88,14 @@ def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse
         "unknown or revoked.",
         WWW_Authenticate="Bearer",
     )
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    refused = getattr(request, "body_refused", None)
+    if refused:
+        return _error(400, f"The request body is not the JSON this operation takes: {refused}.")
+    return _error(exc.status_code, str(exc))
 
 
 @api.exception_handler(Exception)
