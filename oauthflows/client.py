@@ -28,7 +28,11 @@ from oauthflows import transport
 from oauthflows.providers.base import ErrorClass, Provider
 from oauthflows.providers.generic import Generic as GENERIC
 from securitymaterial import redaction
-from securitymaterial.models.client_credentials import RESERVED_HEADERS, RESERVED_PARAMETER_KEYS
+from securitymaterial.models.client_credentials import (
+    FIELD_PARAMETERS,
+    RESERVED_HEADERS,
+    RESERVED_PARAMETER_KEYS,
+)
 from securitymaterial.validators import INTERNAL_ADDRESS_MESSAGE
 
 logger = logging.getLogger(__name__)
@@ -189,12 +193,19 @@ def client_credentials_grant(
     headers: dict[str, str] = {}
     params: dict[str, str] = {}
     for key, value, part in custom_parameters:
-        # The form refuses these in every part; a row written past it is not sent either.
-        if key.lower() in RESERVED_PARAMETER_KEYS or (
-            part == "header" and key.lower() in RESERVED_HEADERS
+        # The form refuses these; a row written past it (an older version, a restore) is
+        # not sent either, and says why instead of failing in the HTTP library.
+        if (
+            key.lower() in RESERVED_PARAMETER_KEYS
+            or (part == "header" and key.lower() in RESERVED_HEADERS)
+            or (part != "header" and key.lower() in FIELD_PARAMETERS)
         ):
             raise ConfigurationError(
                 f"The custom parameter {key} is set by the service itself: remove it with Edit."
+            )
+        if part == "header" and not (value.isascii() and value.isprintable()):
+            raise ConfigurationError(
+                f"The custom header {key} has a value HTTP cannot carry: correct it with Edit."
             )
         {"body": data, "header": headers, "url": params}[part][key] = value
     values = tuple(value for _, value, _ in custom_parameters if value)

@@ -42,6 +42,13 @@ def validate_name(value: str) -> None:
         )
 
 
+def validate_parameter_key(value: str) -> None:
+    if not NAME_RE.fullmatch(value):
+        raise ValidationError(
+            "Use only letters, digits, underscore (_), hyphen (-) and dot (.) in a key."
+        )
+
+
 def is_loopback(host: str) -> bool:
     if host.lower() in LOOPBACK_HOSTS:
         return True

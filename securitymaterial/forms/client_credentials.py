@@ -16,6 +16,7 @@ from securitymaterial.models import (
     SendAsPartOf,
 )
 from securitymaterial.models.client_credentials import (
+    FIELD_PARAMETERS,
     MAX_CUSTOM_PARAMETERS,
     RESERVED_HEADERS,
     RESERVED_PARAMETER_KEYS,
@@ -31,7 +32,7 @@ class CustomParameterForm(forms.Form):
         label="Key",
         required=False,
         max_length=KEY_MAX_LENGTH,
-        validators=[validators.validate_name],
+        validators=[validators.validate_parameter_key],
     )
     # Write-only like every secret (values often hold API keys): a password input that
     # renders nothing back, not even after a failed validation.
@@ -52,14 +53,31 @@ class CustomParameterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        key = data.get("key", "")
+        if "key" in self.errors:
+            return data
+        key, value, part = data.get("key", ""), data.get("value", ""), data.get("send_as")
         if key.lower() in RESERVED_PARAMETER_KEYS:
             self.add_error("key", f"{key} is set by the service itself; remove this row.")
-        elif data.get("send_as") == SendAsPartOf.HEADER and key.lower() in RESERVED_HEADERS:
-            self.add_error("key", f"The header {key} is set by the service itself.")
-        elif data.get("value") and not key:
+        elif part in (SendAsPartOf.BODY, SendAsPartOf.URL) and key.lower() in FIELD_PARAMETERS:
+            field = FIELD_PARAMETERS[key.lower()]
+            self.add_error("key", f"{key} has a field of its own: enter it in {field}.")
+        elif part == SendAsPartOf.HEADER and key.lower() in RESERVED_HEADERS:
+            self.add_error(
+                "key", f"The header {key} is set by the service or by HTTP itself; remove it."
+            )
+        elif value and not key:
             self.add_error("key", "Enter a key for this value, or clear the row.")
+        elif part == SendAsPartOf.HEADER and "value" not in self.errors:
+            self._clean_header_value(value)
         return data
+
+    def _clean_header_value(self, value: str) -> None:
+        """What an HTTP header can carry as it is (RFC 9110 §5.5): printable ASCII, no
+        space at either end (it would be dropped, and the request fail to leave)."""
+        if not value.isascii() or not value.isprintable():
+            self.add_error("value", "A header value can hold only printable ASCII characters.")
+        elif value != value.strip():
+            self.add_error("value", "Remove the spaces at the start or end of the value.")
 
 
 class BaseCustomParameterFormSet(forms.BaseFormSet[CustomParameterForm]):

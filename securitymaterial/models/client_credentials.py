@@ -18,8 +18,16 @@ from securitymaterial.models.tokens import HeldAccessToken, TokenResponse
 MAX_CUSTOM_PARAMETERS = 20
 # Set by the service itself; a custom parameter may not override them.
 RESERVED_PARAMETER_KEYS = frozenset({"client_id", "client_secret", "grant_type"})
-# Headers the service sets itself; a custom header may not override them.
-RESERVED_HEADERS = frozenset({"authorization", "content-type", "content-length", "host"})
+# Headers a custom header may not be: those the service sets itself (requests would drop
+# or override Accept and User-Agent silently), and the hop-by-hop and framing headers, which
+# would change how the request is carried (RFC 9110 §7.6.1, RFC 9112 §6).
+RESERVED_HEADERS = frozenset({
+    "authorization", "content-type", "content-length", "host", "accept", "user-agent",
+    "accept-encoding", "transfer-encoding", "connection", "keep-alive", "te", "trailer",
+    "upgrade", "expect", "proxy-authorization", "proxy-connection",
+})  # fmt: skip
+# Parameters with a field of their own: a custom one would override what the page shows.
+FIELD_PARAMETERS = {"scope": "Scope", "resource": "Resource", "audience": "Audience"}
 # After a failed token request, consumers wait this long before the next one is tried:
 # a provider that is down is not asked once per consumer call.
 RETRY_AFTER_FAILURE = timedelta(seconds=30)

@@ -19,3 +19,63 @@ def test_a_sign_in_with_a_user_name_no_account_can_have_is_refused_plainly(
     assert response.status_code == 200
     assert "didn't match" in response.content.decode()
     assert database_snapshot() == before
+
+
+def custom_parameter(admin_client: Client, key: str, value: str, part: str) -> object:
+    from tests.securitymaterial.test_other_types_pages import add, management
+
+    rows = [{"key": key, "value": value, "send_as": part}]
+    return add(admin_client, "oauth2-client-credentials", **management(rows))
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "part", "message"),
+    [
+        # 3: a header value outside Latin-1 was saved, then every token request a 500.
+        ("X-Api-Key", "\U0001f511", "header", "only printable ASCII characters"),
+        ("X-Api-Key", "\u5bc6", "header", "only printable ASCII characters"),
+        # 12: a leading space made the request fail as "could not be reached", forever.
+        ("X-Api-Key", " key", "header", "Remove the spaces at the start or end"),
+        ("X-Api-Key", "key ", "header", "Remove the spaces at the start or end"),
+        # 11: framing and hop-by-hop headers, headers the service sets, and parameters with
+        # a field of their own changed the request silently.
+        ("Transfer-Encoding", "chunked", "header", "set by the service or by HTTP itself"),
+        ("Connection", "close", "header", "set by the service or by HTTP itself"),
+        ("Accept", "text/html", "header", "set by the service or by HTTP itself"),
+        ("User-Agent", "x", "header", "set by the service or by HTTP itself"),
+        ("scope", "admin", "body", "scope has a field of its own: enter it in Scope."),
+        ("Resource", "x", "url", "has a field of its own: enter it in Resource."),
+        ("audience", "x", "body", "has a field of its own: enter it in Audience."),
+        # Messages: a key's own words, and one message for one fault.
+        ("bad key", "v", "body", "in a key."),
+    ],
+)  # fmt: skip
+def test_custom_parameters_that_would_break_or_bend_the_request_are_refused(
+    admin_client: Client, key: str, value: str, part: str, message: str
+) -> None:
+    before = database_snapshot()
+    response = custom_parameter(admin_client, key, value, part)
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    page = response.content.decode()  # type: ignore[attr-defined]
+    assert message in page
+    assert "Integrations find the artifact" not in page
+    assert "Enter a key for this value" not in page
+    assert database_snapshot() == before
+
+
+def test_a_stored_header_value_http_cannot_carry_fails_with_a_reason_not_a_500(
+    db: None,
+) -> None:
+    """A row written past the form (an older version, a restore): the fetch records a
+    configuration error, and consumers are not sent to the provider again and again."""
+    from oauthflows.client_credentials import fetch_token
+    from securitymaterial.models import ErrorKind, OAuth2ClientCredentials
+
+    artifact = OAuth2ClientCredentials.objects.create(
+        name="Cc_Bad_Header", token_service_url="https://auth.example.com/t", client_id="c",
+        client_secret="s",
+        custom_parameters_json='[{"key": "X-K", "value": "\\u5bc6", "send_as": "header"}]',
+    )  # fmt: skip
+    failed = fetch_token(artifact.pk)
+    assert failed.error_kind == ErrorKind.CONFIGURATION
+    assert "X-K has a value HTTP cannot carry" in failed.status_reason
