@@ -33,7 +33,7 @@ from securitymaterial.models.client_credentials import (
     RESERVED_HEADERS,
     RESERVED_PARAMETER_KEYS,
 )
-from securitymaterial.validators import INTERNAL_ADDRESS_MESSAGE
+from securitymaterial.validators import BIDI_CONTROLS, INTERNAL_ADDRESS_MESSAGE
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,11 @@ NETWORK_ERRORS = (
 )
 # Control characters in fields a provider chose: they would forge log lines.
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+# Bounds on what providers send: a year of token life, a day of waiting.
+MAX_LIFETIME_SECONDS = 365 * 24 * 3600
+MAX_RETRY_AFTER_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -77,11 +82,15 @@ class TokenResult:
 
     @property
     def account_name(self) -> str:
-        """The signed-in account from the id_token, when the provider sent one."""
+        """The signed-in account from the id_token, when the provider sent one: shown and
+        stored, so without control or direction characters and at most 254 characters (an
+        e-mail address's limit). A cosmetic field never costs the token pair."""
         for claim in ("preferred_username", "upn", "email", "unique_name"):
             value = self.id_token_claims.get(claim)
-            if isinstance(value, str) and value:
-                return value
+            if isinstance(value, str):
+                shown = "".join(c for c in value if c.isprintable() and c not in BIDI_CONTROLS)
+                if shown.strip():
+                    return shown.strip()[:254]
         return ""
 
 
@@ -411,12 +420,17 @@ def _token_result(payload: dict[str, Any]) -> TokenResult:
 
 
 def _seconds(value: Any) -> int | None:
-    # Some servers send numbers as strings.
+    """A lifetime in seconds, at most MAX_LIFETIME_SECONDS: a provider that says 1e30 (or
+    Infinity) means "long", and no clock can hold it. Some servers send numbers as strings."""
+    if isinstance(value, bool):
+        return None
     try:
-        seconds = int(value)
+        seconds = value if isinstance(value, int | float) else int(value)
     except (TypeError, ValueError):
         return None
-    return seconds if seconds > 0 else None
+    if not seconds > 0:  # also NaN
+        return None
+    return int(min(seconds, MAX_LIFETIME_SECONDS))
 
 
 def _id_token_claims(id_token: Any) -> dict[str, Any]:
@@ -434,17 +448,19 @@ def _id_token_claims(id_token: Any) -> dict[str, Any]:
 
 
 def _retry_after(value: str | None) -> float | None:
-    """Retry-After is seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    """Retry-After is seconds or an HTTP date (RFC 9110 §10.2.3), at most
+    MAX_RETRY_AFTER_SECONDS: a provider asking for 1e20 s is not waited on for ages."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER_SECONDS)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        wait = (when - timezone.now()).total_seconds()
+    except (TypeError, ValueError, OverflowError):
         return None
-    return max(0.0, (when - timezone.now()).total_seconds())
+    return min(max(0.0, wait), MAX_RETRY_AFTER_SECONDS)
 
 
 def _field(payload: dict[str, Any], name: str, limit: int, redact: tuple[str, ...]) -> str:
