@@ -4,14 +4,17 @@ that never shows a token. The token comes through the same path as the API's."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import imaplib
 import smtplib
 import socket
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
+from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
 from oauthflows import access
@@ -126,11 +129,44 @@ class _RecordingIMAP(imaplib.IMAP4):
         return line
 
 
+BUSY = Result(
+    False,
+    "Another Connectivity Test is running on this server; try again in a few seconds.",
+    [],
+)
+
+
+@contextlib.contextmanager
+def one_at_a_time() -> Iterator[bool]:
+    """At most one test at a time on this machine, across its web workers (a lock file in
+    the service's var/): a test may wait on a slow server for up to DEADLINE seconds, and
+    tests must not take every worker from the consumer API. Yields whether it got the turn."""
+    with open(settings.VAR_DIR / "connectivity-test.lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def run(
     protocol: str, artifact: OAuth2AuthorizationCode, data: dict[str, Any], user: Any
 ) -> Result:
     """The test the form describes, and its audit entry: every test, never folded into
-    another (who, protocol, host, port, User Name, outcome)."""
+    another (who, protocol, host, port, User Name, outcome). Refused while another runs."""
+    with one_at_a_time() as my_turn:
+        if not my_turn:
+            return BUSY
+        return _run(protocol, artifact, data, user)
+
+
+def _run(
+    protocol: str, artifact: OAuth2AuthorizationCode, data: dict[str, Any], user: Any
+) -> Result:
     by = user.get_username()
     where = (data["host"], data["address"], data["port"], data["protection"])
     if protocol == "smtp":

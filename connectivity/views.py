@@ -46,7 +46,7 @@ def connectivity_tests(request: HttpRequest) -> HttpResponse:
             "runtime": runtime,
             "result": result,
         },
-        status=400 if form.is_bound and form.errors else 200,
+        status=400 if form.is_bound and form.errors else 429 if result is checks.BUSY else 200,
     )
     add_never_cache_headers(response)
     return response

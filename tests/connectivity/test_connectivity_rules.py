@@ -242,3 +242,40 @@ def test_a_host_that_does_not_resolve_is_refused_before_anything(
         "The host name nowhere.invalid could not be resolved."
     ]
     assert not AuditEntry.objects.filter(action__in=["token_issued", "connectivity_tested"])
+
+
+def test_a_server_that_sends_bytes_slowly_is_cut_off_at_the_deadline(
+    admin_client: Client, mailer: OAuth2AuthorizationCode, serve: Callable[[Script], int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import time
+
+    from connectivity import checks
+
+    monkeypatch.setattr(checks, "DEADLINE", 2.0)
+
+    def trickle(self: socketserver.StreamRequestHandler) -> None:
+        for byte in b"220 slow banner that never ends":
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            time.sleep(0.5)
+
+    started = time.monotonic()
+    page = send(admin_client, "smtp", port=serve(trickle)).content.decode()
+    assert time.monotonic() - started < 6
+    assert "did not finish the test within 2 seconds" in page
+
+
+def test_while_a_test_runs_another_is_refused_so_tests_cannot_take_every_worker(
+    admin_client: Client, mailer: OAuth2AuthorizationCode, serve: Callable[[Script], int]
+) -> None:
+    from connectivity import checks
+
+    port = serve(smtp_quoting(lambda blob: b"235 ok\r\n"))
+    with checks.one_at_a_time() as mine:  # another worker's test, running
+        assert mine
+        busy = send(admin_client, "smtp", port=port)
+    assert busy.status_code == 429
+    assert "Another Connectivity Test is running" in busy.content.decode()
+    assert not AuditEntry.objects.filter(action="connectivity_tested").exists()
+    assert send(admin_client, "smtp", port=port).status_code == 200  # its turn now
