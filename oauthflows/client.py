@@ -365,6 +365,9 @@ def _provider_error(
     retry_after: float | None,
     redact: tuple[str, ...],
 ) -> TokenError:
+    # Classified and explained on the code as sent (never shown); an explanation that
+    # would echo it echoes the redacted, cut one instead.
+    raw_error = str(payload["error"])
     error = _field(payload, "error", 100, redact)
     raw_codes = payload.get("error_codes")
     codes = tuple(
@@ -378,7 +381,9 @@ def _provider_error(
         "correlation_id": _field(payload, "correlation_id", 100, redact),
         "status_code": status,
     }
-    message = provider.explain(error, codes)
+    message = provider.explain(raw_error, codes)
+    if raw_error in message:
+        message = provider.explain(error, codes)
     logger.warning(
         "token endpoint error %s %s (HTTP %s, trace_id=%s, correlation_id=%s)",
         error,
@@ -387,7 +392,7 @@ def _provider_error(
         details["trace_id"],
         details["correlation_id"],
     )
-    kind = provider.classify(error, codes)
+    kind = provider.classify(raw_error, codes)
     if kind is ErrorClass.TRANSIENT or status == 429:
         return TransientTokenError(message, retry_after=retry_after, **details)
     if kind is ErrorClass.REAUTHORIZE:

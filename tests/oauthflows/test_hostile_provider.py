@@ -106,3 +106,32 @@ def test_a_code_exchange_keeps_its_tokens_whatever_the_account_name_or_lifetime(
     stored = OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
     assert stored.status == Status.DEPLOYED and stored.refresh_token == "RT-1"
     assert stored.authorized_account == shown
+
+
+@responses.activate
+@pytest.mark.parametrize("secret", ["s", "e", "error", "_"])
+def test_the_error_code_is_classified_as_sent_whatever_the_client_secret(
+    expiring: OAuth2AuthorizationCode, secret: str
+) -> None:
+    """A short client secret that occurs inside the code once made server_error read
+    "[redacted]erver_error", and a temporary failure ask for an admin."""
+    OAuth2AuthorizationCode.objects.filter(pk=expiring.pk).update(
+        client_secret=OAuth2AuthorizationCode._meta.get_field("client_secret").get_prep_value(
+            secret
+        )
+    )
+    responses.post(TOKEN_URL, status=500, json={"error": "server_error"})
+    outcome = refresh.refresh_artifact(expiring.pk, force=True)
+    assert outcome.action == "retrying"
+    stored = OAuth2AuthorizationCode.objects.get(pk=expiring.pk)
+    assert "[redacted]" not in stored.status_reason
+    assert not stored.needs_person
+
+
+def test_a_short_secret_is_redacted_where_it_stands_alone_not_inside_words() -> None:
+    from securitymaterial.redaction import redact
+
+    assert redact("server_error: bad secret s9 given", ["s9"]) == (
+        "server_error: bad secret [redacted] given"
+    )
+    assert redact("s9x and xs9 and s9", ["s9"]) == "s9x and xs9 and [redacted]"
