@@ -20,7 +20,7 @@ from ninja.errors import HttpError
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.models import ApiToken
-from api.views import Error, RuntimeQuery, api, find, granted
+from api.views import Error, RuntimeQuery, api, find, granted, shown_name
 from securitymaterial import services
 from securitymaterial.forms import FORMS, ArtifactForm
 from securitymaterial.models import (
@@ -232,7 +232,7 @@ def _register(kind: str, form: type[ArtifactForm]) -> None:
         payload = body.model_dump()  # type: ignore[attr-defined]
         name = str(payload.get("name") or "")
         if not token.allows(query.runtime, name):
-            raise HttpError(403, f"The API token “{token.name}” may not use “{name[:150]}”.")
+            raise HttpError(403, f"The API token “{token.name}” may not use “{shown_name(name)}”.")
         bound = form(_form_data(form, payload, None), runtime=query.runtime)
         if not bound.is_valid():
             if bound.has_error("name", "taken"):
@@ -261,7 +261,13 @@ def _register(kind: str, form: type[ArtifactForm]) -> None:
         token = _manager(request)
         artifact = _typed(request, kind, name, query.runtime)
         payload = body.model_dump()  # type: ignore[attr-defined]
-        payload["name"] = artifact.name  # the name never changes
+        if payload.get("name") not in (None, artifact.name):
+            message = "The name cannot be changed: integrations find the artifact by it."
+            return api.create_response(
+                request, {"detail": f"Nothing was changed. {message}",
+                          "errors": {"name": [message]}}, status=400,
+            )  # fmt: skip
+        payload["name"] = artifact.name
         bound = form(_form_data(form, payload, artifact), instance=artifact)
         if not bound.is_valid():
             return _errors(bound)

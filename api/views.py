@@ -29,6 +29,7 @@ from securitymaterial.models import (
     SecureParameter,
     UserCredentials,
 )
+from securitymaterial.validators import BIDI_CONTROLS
 
 
 class ApiTokenAuth(HttpBearer):
@@ -168,18 +169,30 @@ def granted(request: HttpRequest, grant: str) -> ApiToken:
     return api_token
 
 
+NAME_MAX_LENGTH = 150
+
+
 def find(api_token: ApiToken, runtime: str, name: str, *types: type[Artifact]) -> Artifact:
     """The artifact of that name, whatever its type (an instance of its type if it is one of
     `types`); 403 before the lookup if the token may not use it, so a limited token cannot
     even learn which other names exist."""
-    name = name[:150]
     label = Runtime(runtime).label
+    shown = shown_name(name)
     if not api_token.allows(runtime, name):
-        raise HttpError(403, f"The API token “{api_token.name}” may not use “{name}” in {label}.")
-    artifact = Artifact.find(runtime, name, *types)
+        raise HttpError(403, f"The API token “{api_token.name}” may not use “{shown}” in {label}.")
+    # The whole name, never a part: a name no artifact can have (over 150 characters)
+    # finds nothing rather than the artifact named by its first 150.
+    artifact = Artifact.find(runtime, name, *types) if len(name) <= NAME_MAX_LENGTH else None
     if artifact is None:
-        raise HttpError(404, f"No artifact is named “{name}” in {label}.")
+        raise HttpError(404, f"No artifact is named “{shown}” in {label}.")
     return artifact
+
+
+def shown_name(name: str) -> str:
+    """A name from the path as an answer may quote it: without control or direction
+    characters, and cut."""
+    clean = "".join("\ufffd" if not c.isprintable() or c in BIDI_CONTROLS else c for c in name)
+    return clean if len(clean) <= 60 else clean[:60] + "…"
 
 
 @api.get(

@@ -55,3 +55,51 @@ def test_a_body_that_is_not_json_we_can_take_is_a_400_saying_why(
 def test_a_valid_body_still_creates(manager: Client) -> None:
     body = json.dumps({"name": "Key_1", "value": "v", "description": "ok \u00e9"})
     assert post(manager, "/secure-parameter", body).status_code == 201  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_a_name_longer_than_any_artifact_can_have_finds_nothing_not_a_neighbour(
+    manager: Client, method: str
+) -> None:
+    """Names were cut to 150: DELETE …/<150 characters>-typo deleted the artifact named by
+    the first 150."""
+    name = "K" * 150
+    SecureParameter.objects.create(name=name, value="v")
+    before = database_snapshot()
+    body = json.dumps({"description": "changed"}) if method == "put" else None
+    response = getattr(manager, method)(
+        f"{BASE}/secure-parameter/{name}-typo", body, content_type="application/json"
+    )
+    assert response.status_code == 404
+    assert database_snapshot() == before
+    consumer = ApiToken.create("reader")[1]
+    read = Client().get(
+        f"/api/v1/security-material/{name}-typo", HTTP_AUTHORIZATION=f"Bearer {consumer}"
+    )
+    assert read.status_code == 404
+    assert len(read.json()["detail"]) < 120  # the name quoted, cut
+
+
+def test_a_change_of_name_is_refused_not_ignored(manager: Client) -> None:
+    SecureParameter.objects.create(name="Key_1", value="v")
+    before = database_snapshot()
+    response = manager.put(
+        f"{BASE}/secure-parameter/Key_1", json.dumps({"name": "Key_2"}),
+        content_type="application/json",
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert response.json()["errors"]["name"] == [
+        "The name cannot be changed: integrations find the artifact by it."
+    ]
+    assert database_snapshot() == before
+
+
+def test_control_and_direction_characters_from_the_path_are_not_echoed(db: None) -> None:
+    consumer = ApiToken.create("reader")[1]
+    response = Client().get(
+        "/api/v1/security-material/evil%E2%80%AEgpj.exe%0Aforged",
+        HTTP_AUTHORIZATION=f"Bearer {consumer}",
+    )
+    assert response.status_code == 404
+    detail = response.json()["detail"]
+    assert "\u202e" not in detail and "\n" not in detail
