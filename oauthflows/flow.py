@@ -25,6 +25,7 @@ from oauthflows.providers import PROVIDERS
 from oauthflows.providers.base import GENERIC_EXPLANATIONS
 from oauthflows.urls import redirect_url
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
+from securitymaterial.validators import BIDI_CONTROLS
 
 logger = logging.getLogger(__name__)
 
@@ -205,12 +206,18 @@ def _take_state(request: HttpRequest) -> AuthorizationState:
     return record
 
 
+def _printable(text: str, limit: int) -> str:
+    """A field the provider put in the address: shown and stored, so without control or
+    direction characters (a NUL made the callback a 500), and cut."""
+    return "".join(c for c in text if c.isprintable() and c not in BIDI_CONTROLS)[:limit]
+
+
 def _check_provider_error(request: HttpRequest, artifact: OAuth2AuthorizationCode) -> None:
     """RFC 6749 §4.1.2.1: the provider redirects back with error= instead of a code."""
-    error = request.GET.get("error", "")[:100]
+    error = _printable(request.GET.get("error", ""), 100)
     if not error:
         return
-    description = request.GET.get("error_description", "")[:1000]
+    description = _printable(request.GET.get("error_description", ""), 1000)
     if error == "access_denied":
         raise FlowError(
             "Authorization cancelled",
@@ -221,7 +228,7 @@ def _check_provider_error(request: HttpRequest, artifact: OAuth2AuthorizationCod
         )
     _record_failure(artifact, request.user, f"The provider answered “{error}”.")
     support = ", ".join(
-        f"{label} {request.GET[key][:100]}"
+        f"{label} {_printable(request.GET[key], 100)}"
         for key, label in (("trace_id", "trace ID"), ("correlation_id", "correlation ID"))
         if request.GET.get(key)
     )

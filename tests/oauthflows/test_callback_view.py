@@ -395,3 +395,23 @@ def test_an_operators_authorization_by_the_user_name_is_stored(
     operator.get(CALLBACK, {"code": CODE, "state": params["state"]})
     stored = reload(artifact)
     assert stored.status == Status.DEPLOYED and stored.refresh_token == REFRESH_TOKEN
+
+
+@pytest.mark.parametrize(
+    ("error", "description"),
+    [
+        ("access\x00denied", "x"),
+        ("server_error", "bad\x00thing"),
+        ("temporarily_unavailable\u202e", ""),
+    ],
+)
+def test_an_error_with_control_characters_is_shown_plainly_not_a_500(
+    admin_client: Client, artifact: OAuth2AuthorizationCode, error: str, description: str
+) -> None:
+    params = start(admin_client, artifact)
+    response = admin_client.get(
+        CALLBACK, {"state": params["state"], "error": error, "error_description": description}
+    )
+    assert response.status_code < 500
+    html = response.content.decode()
+    assert "\x00" not in html and "\u202e" not in html
