@@ -134,15 +134,29 @@ def complete_authorization(request: HttpRequest) -> Outcome:
         )
     except client.TokenError as exc:
         _record_failure(artifact, request.user, exc.message)
+        wait = getattr(exc, "retry_after", None)
         raise FlowError(
             "The provider did not issue tokens",
-            exc.message,
+            exc.message
+            + (
+                f" The provider asks to wait {_duration(wait)}, then choose Authorize again."
+                if wait
+                else ""
+            ),
             status=502,
             artifact=artifact,
             support_ids=exc.support_ids,
             description=exc.description,
         ) from None
     return _persist(artifact, result, request.user, record.artifact_fingerprint)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} seconds"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} minutes"
+    return f"{round(seconds / 3600)} hours"
 
 
 def _changed_meanwhile(artifact: OAuth2AuthorizationCode) -> FlowError:

@@ -415,3 +415,17 @@ def test_an_error_with_control_characters_is_shown_plainly_not_a_500(
     assert response.status_code < 500
     html = response.content.decode()
     assert "\x00" not in html and "\u202e" not in html
+
+
+@responses.activate
+def test_a_provider_that_answers_429_says_when_to_try_again(
+    admin_client: Client, artifact: OAuth2AuthorizationCode
+) -> None:
+    responses.post(TOKEN_URL, status=429, headers={"Retry-After": "120"},
+                   json={"error": "temporarily_unavailable"})  # fmt: skip
+    params = start(admin_client, artifact)
+    response = admin_client.get(CALLBACK, {"code": CODE, "state": params["state"]})
+    assert response.status_code == 502
+    assert "The provider asks to wait 2 minutes, then choose Authorize again." in (
+        response.content.decode()
+    )
