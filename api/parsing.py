@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 from ninja.parser import Parser
 
@@ -20,7 +22,12 @@ class BodyRefused(ValueError):
 class StrictJSON(Parser):
     def parse_body(self, request: HttpRequest) -> Any:
         try:
-            data = json.loads(request.body.decode("utf-8"))
+            body = request.body
+        except RequestDataTooBig:
+            limit = (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0) / 1024 / 1024
+            return _refuse(request, f"it is larger than the {limit:g} MB this API reads")
+        try:
+            data = json.loads(body.decode("utf-8"))
         except UnicodeDecodeError as error:
             return _refuse(request, f"it is not UTF-8 (byte {error.start} cannot be decoded)")
         except json.JSONDecodeError as error:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -97,6 +99,12 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if refused:
         return _error(400, f"The request body is not the JSON this operation takes: {refused}.")
     return _error(exc.status_code, str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    limit = (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0) / 1024 / 1024
+    return _error(400, f"The request body is larger than the {limit:g} MB this API reads.")
 
 
 @api.exception_handler(Exception)

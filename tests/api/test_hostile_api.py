@@ -103,3 +103,30 @@ def test_control_and_direction_characters_from_the_path_are_not_echoed(db: None)
     assert response.status_code == 404
     detail = response.json()["detail"]
     assert "\u202e" not in detail and "\n" not in detail
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "detail"),
+    [
+        ("get", "/api/v1/nothing-here", 404, "No API operation is at this path"),
+        ("get", "/api/v1/", 404, "No API operation is at this path"),
+        ("post", "/api/v1/openapi.json", 405, "does not take POST; it takes GET, HEAD"),
+        ("delete", "/api/v1/security-material/X/access-token", 405, "does not take DELETE"),
+        ("patch", "/api/v1/manage/secure-parameter/X", 405, "does not take PATCH"),
+    ],
+)
+def test_everything_under_the_api_answers_json(
+    manager: Client, method: str, path: str, status: int, detail: str
+) -> None:
+    body = None if method == "get" else "{}"
+    response = getattr(manager, method)(path, body, content_type="application/json")
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/json")
+    assert detail in response.json()["detail"]
+
+
+def test_a_body_over_the_limit_is_a_json_400_saying_so(manager: Client, settings: object) -> None:
+    big = json.dumps({"name": "Key_1", "value": "v", "description": "x" * 3_000_000})
+    response = post(manager, "/secure-parameter", big)
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert "larger than the 2.5 MB this API reads" in response.json()["detail"]  # type: ignore[attr-defined]
