@@ -40,6 +40,12 @@ def validate_name(value: str) -> None:
             "Use only letters, digits, underscore (_), hyphen (-) and dot (.); "
             "no spaces or slashes. Integrations find the artifact by this name."
         )
+    if not value.strip("."):
+        # HTTP clients normalise . and .. away in a path: /security-material/../x
+        raise ValidationError(
+            "Use at least one letter, digit, underscore or hyphen: a name of dots alone "
+            "cannot be used in a URL."
+        )
 
 
 def validate_parameter_key(value: str) -> None:

@@ -79,3 +79,20 @@ def test_a_stored_header_value_http_cannot_carry_fails_with_a_reason_not_a_500(
     failed = fetch_token(artifact.pk)
     assert failed.error_kind == ErrorKind.CONFIGURATION
     assert "X-K has a value HTTP cannot carry" in failed.status_reason
+
+
+@pytest.mark.parametrize("name", [".", "..", "...", "." * 100])
+def test_a_name_of_dots_alone_is_refused_for_artifacts_and_api_tokens(
+    admin_client: Client, name: str
+) -> None:
+    from tests.securitymaterial.test_other_types_pages import add
+
+    before = database_snapshot()
+    response = add(admin_client, "secure-parameter", name=name)
+    assert response.status_code == 400
+    assert "a name of dots alone cannot be used in a URL" in response.content.decode()
+    assert database_snapshot() == before
+    from api.models import ApiToken
+
+    with pytest.raises(Exception, match="dots alone"):
+        ApiToken.new_name(name)
