@@ -28,3 +28,31 @@ class UnreadableSecretMiddleware:
             return None
         logger.error("%s %s: %s", request.method, request.path, crypto.UNREADABLE)
         return render(request, "503.html", {"message": crypto.UNREADABLE}, status=503)
+
+
+class AdminInputMiddleware:
+    """The Django admin passes list filters and the ids of a bulk action to the database as
+    they come: a NUL in a filter or "abc" as an id was a 500 (PostgreSQL refuses a NUL in a
+    string; an id must be a number). Such a request gets a 400 that says what was wrong."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/admin/"):
+            problem = self._problem(request)
+            if problem:
+                return render(request, "400.html", {"message": problem}, status=400)
+        return self.get_response(request)
+
+    @staticmethod
+    def _problem(request: HttpRequest) -> str:
+        for data in (request.GET, request.POST):
+            for key, values in data.lists():
+                if "\x00" in key or any("\x00" in value for value in values):
+                    return "Remove the NUL character from the filter or the form."
+        if any(
+            not pk.isascii() or not pk.isdigit() for pk in request.POST.getlist("_selected_action")
+        ):
+            return "Choose the rows from the list: the id of a row is a number."
+        return ""

@@ -115,6 +115,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "securitymaterial.middleware.UnreadableSecretMiddleware",
+    "securitymaterial.middleware.AdminInputMiddleware",
     "api.middleware.JsonErrors",
     "axes.middleware.AxesMiddleware",  # last: it answers a locked-out sign-in
 ]

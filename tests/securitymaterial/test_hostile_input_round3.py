@@ -96,3 +96,37 @@ def test_a_name_of_dots_alone_is_refused_for_artifacts_and_api_tokens(
 
     with pytest.raises(Exception, match="dots alone"):
         ApiToken.new_name(name)
+
+
+@pytest.fixture
+def superuser_client(db: None) -> Client:
+    from django.contrib.auth.models import User
+
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", "r@example.com", "pw"))
+    return client
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"q": "\x00"}, {"action__exact": "\x00"}, {"runtime__exact": "cloud\x00"}, {"\x00": "x"}],
+)
+def test_a_nul_in_an_admin_filter_is_a_400(superuser_client: Client, query: dict) -> None:
+    response = superuser_client.get("/admin/securitymaterial/auditentry/", query)
+    assert response.status_code == 400
+    assert "Remove the NUL character" in response.content.decode()
+
+
+@pytest.mark.parametrize("ids", [["abc"], ["1", "x"], ["\u0661"]])
+def test_a_bulk_action_on_ids_that_are_no_numbers_is_a_400_and_deletes_nothing(
+    superuser_client: Client, make_artifact: object, ids: list[str]
+) -> None:
+    make_artifact()  # type: ignore[operator]
+    before = database_snapshot()
+    response = superuser_client.post(
+        "/admin/securitymaterial/artifact/",
+        {"action": "delete_selected", "_selected_action": ids, "post": "yes"},
+    )
+    assert response.status_code == 400
+    assert "the id of a row is a number" in response.content.decode()
+    assert database_snapshot() == before
