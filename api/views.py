@@ -4,7 +4,7 @@ from them). Integrations authenticate with an API token, never a session."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -15,7 +15,7 @@ from django.utils.log import log_response
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from api.models import ApiToken
 from api.parsing import StrictJSON
@@ -31,7 +31,7 @@ from securitymaterial.models import (
     SecureParameter,
     UserCredentials,
 )
-from securitymaterial.validators import BIDI_CONTROLS
+from securitymaterial.validators import BIDI_CONTROLS, DIGITS_RE
 
 
 class ApiTokenAuth(HttpBearer):
@@ -143,8 +143,15 @@ class RuntimeQuery(Schema):
     runtime: Runtime = Runtime.CLOUD
 
 
+def _ascii_digits(value: Any) -> Any:
+    """A number in a query string is ASCII digits: pydantic also takes "+30", " 30 "."""
+    if isinstance(value, str) and not DIGITS_RE.fullmatch(value):
+        raise ValueError("enter a whole number of seconds in digits 0 to 9")
+    return value
+
+
 class AccessTokenQuery(RuntimeQuery):
-    min_valid_seconds: int = Field(
+    min_valid_seconds: Annotated[int, BeforeValidator(_ascii_digits)] = Field(
         300,
         ge=0,
         le=86400,

@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 
 from securitymaterial import addresses, providers, validators
+from securitymaterial.forms.base import WholeNumberField
 from securitymaterial.models import OAuth2AuthorizationCode, Status
 
 PROTECTIONS = [("starttls", "STARTTLS"), ("tls", "TLS"), ("none", "None")]
@@ -21,7 +22,7 @@ DEFAULTS = {
 
 class ConnectivityForm(forms.Form):
     host = forms.CharField(label="Host", max_length=253)
-    port = forms.IntegerField(
+    port = WholeNumberField(
         label="Port",
         min_value=1,
         max_value=65535,

@@ -12,6 +12,9 @@ from django.core.exceptions import ValidationError
 from securitymaterial.addresses import resolves_to_refused
 
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
+# A whole number as people type it here: ASCII digits only (int() also takes "+30", " 30 ",
+# "3_0" and digits of other scripts; str.isdigit() takes "²"), and few enough for a column.
+DIGITS_RE = re.compile(r"[0-9]{1,9}")
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 SCOPE_TOKEN_RE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")

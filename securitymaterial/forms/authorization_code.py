@@ -8,7 +8,12 @@ from crispy_forms.layout import HTML, Field, Layout
 from django import forms
 
 from securitymaterial import providers, validators
-from securitymaterial.forms.base import ArtifactForm, choice_error, secret_field
+from securitymaterial.forms.base import (
+    ArtifactForm,
+    WholeNumberField,
+    choice_error,
+    secret_field,
+)
 from securitymaterial.models import OAuth2AuthorizationCode, SendAs
 from securitymaterial.providers import ProviderInfo, redirect_url
 
@@ -64,11 +69,11 @@ class OAuth2AuthorizationCodeForm(ArtifactForm):
         validators=[validators.validate_endpoint_url],
         help_text="Where the service exchanges the code and refreshes tokens.",
     )
-    refresh_token_expiry_days = forms.IntegerField(
+    refresh_token_expiry_days = WholeNumberField(
         label="Refresh Token Expiry",
         required=False,
         # The limits depend on the provider; clean() says which apply.
-        error_messages={"invalid": "Enter a whole number of days."},
+        error_messages={"invalid": "Enter a whole number of days in digits 0 to 9."},
         help_text="Days after which an unused refresh token expires. Microsoft 365: 3 to 90 "
         "(default 90). Generic: at least 3, or blank if refresh tokens never expire. "
         "The service renews the refresh token well before this age.",

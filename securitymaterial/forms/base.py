@@ -17,6 +17,18 @@ def choice_error(choices: Any) -> dict[str, str]:
     return {"invalid_choice": "Choose " + " or ".join(label for _, label in choices) + "."}
 
 
+class WholeNumberField(forms.IntegerField):
+    """ASCII digits only (validators.DIGITS_RE): Django's IntegerField also takes "+30",
+    " 30 ", "3_0", "30.0" and Arabic-Indic or full-width digits."""
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        if not validators.DIGITS_RE.fullmatch(str(value)):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return int(value)
+
+
 def secret_field(label: str, max_length: int, help_text: str, **kwargs: Any) -> forms.CharField:
     """Write-only: never rendered back into the page."""
     return forms.CharField(

@@ -130,3 +130,37 @@ def test_a_bulk_action_on_ids_that_are_no_numbers_is_a_400_and_deletes_nothing(
     assert response.status_code == 400
     assert "the id of a row is a number" in response.content.decode()
     assert database_snapshot() == before
+
+
+NOT_ASCII_DIGITS = ["3_0", "+30", " 30 ", "30.0", "\u0663\u0660", "\uff13\uff10", "1e2"]
+
+
+@pytest.mark.parametrize("value", NOT_ASCII_DIGITS)
+def test_whole_numbers_are_ascii_digits_only_everywhere(
+    admin_client: Client, make_artifact: object, value: str
+) -> None:
+    from tests.conftest import valid_form_data
+
+    add = admin_client.post(
+        reverse("securitymaterial:add", args=["oauth2-authorization-code"]),
+        valid_form_data(refresh_token_expiry_days=value),
+    )
+    assert add.status_code == 400
+    assert "Enter a whole number of days in digits 0 to 9." in add.content.decode()
+    port = admin_client.post(
+        "/monitor/integrations/connectivity-tests/?tab=smtp",
+        {"host": "127.0.0.1", "port": value, "protection": "none",
+         "authentication": "oauth2-authorization-code"},
+    )  # fmt: skip
+    assert port.status_code == 400
+    assert "port" in port.context["form"].errors
+    from api.models import ApiToken
+
+    secret = ApiToken.create("digits")[1]
+    api = Client().get(
+        "/api/v1/security-material/Generic_App/access-token",
+        {"min_valid_seconds": value},
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
+    assert api.status_code == 400
+    assert "digits 0 to 9" in api.json()["detail"]
