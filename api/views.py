@@ -3,6 +3,7 @@ from them). Integrations authenticate with an API token, never a session."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -33,6 +34,8 @@ from securitymaterial.models import (
 )
 from securitymaterial.validators import BIDI_CONTROLS, DIGITS_RE
 
+BEARER_RE = re.compile(r"Bearer ([^\s]+)", re.IGNORECASE)  # RFC 6750 §2.1
+
 
 class ApiTokenAuth(HttpBearer):
     """`Authorization: Bearer <API token>`. Session cookies count for nothing here."""
@@ -40,10 +43,13 @@ class ApiTokenAuth(HttpBearer):
     def __call__(self, request: HttpRequest) -> ApiToken | None:
         # ninja's own parsing logs a header without the Bearer scheme whole when DEBUG is
         # on (an API token sent bare, a Basic password): no header value reaches a log.
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer":
+        header = request.headers.get("Authorization", "")
+        match = BEARER_RE.fullmatch(header)
+        if match is None:
+            if header:  # the 401 says the header is malformed, not the token unknown
+                request.auth_malformed = True  # type: ignore[attr-defined]
             return None
-        return self.authenticate(request, token)
+        return self.authenticate(request, match.group(1))
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
         return ApiToken.authenticate(token)
@@ -85,12 +91,17 @@ def _error(status: int, detail: str, **headers: str) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return _error(
-        401,
-        "Send a valid API token as Authorization: Bearer <token>. This one is missing, "
-        "unknown or revoked.",
-        WWW_Authenticate="Bearer",
-    )
+    if getattr(request, "auth_malformed", False):
+        detail = (
+            "The Authorization header is malformed: send it as Authorization: Bearer <token>, "
+            "with one space and nothing else."
+        )
+    else:
+        detail = (
+            "Send a valid API token as Authorization: Bearer <token>. This one is missing, "
+            "unknown or revoked."
+        )
+    return _error(401, detail, WWW_Authenticate="Bearer")
 
 
 @api.exception_handler(HttpError)

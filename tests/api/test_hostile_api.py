@@ -130,3 +130,24 @@ def test_a_body_over_the_limit_is_a_json_400_saying_so(manager: Client, settings
     response = post(manager, "/secure-parameter", big)
     assert response.status_code == 400  # type: ignore[attr-defined]
     assert "larger than the 2.5 MB this API reads" in response.json()["detail"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "header", ["Bearer  {t}", "Bearer\t{t}", "Token {t}", "{t}", "Bearer {t} x"]
+)
+def test_a_valid_token_in_a_malformed_header_is_told_so(db: None, header: str) -> None:
+    secret = ApiToken.create("reader")[1]
+    response = Client().get(
+        "/api/v1/security-material/X/access-token",
+        HTTP_AUTHORIZATION=header.format(t=secret),
+    )
+    assert response.status_code == 401
+    assert response.json()["detail"].startswith("The Authorization header is malformed")
+
+
+def test_an_unknown_token_is_told_so(db: None) -> None:
+    response = Client().get(
+        "/api/v1/security-material/X/access-token", HTTP_AUTHORIZATION="Bearer smt_unknown"
+    )
+    assert response.status_code == 401
+    assert "missing, unknown or revoked" in response.json()["detail"]
