@@ -56,9 +56,18 @@ class ApiTokenForm(forms.Form):
         return data
 
     def clean_artifacts(self) -> list[str]:
-        names = [name for name in re.split(r"[\s,]+", self.cleaned_data["artifacts"]) if name]
-        for name in names:
-            validators.validate_name(name)
+        text = self.cleaned_data["artifacts"]
+        names = [name for name in re.split(r"[\s,]+", text) if name]
+        if text.strip() and not names:
+            raise forms.ValidationError(
+                "List the names of artifacts, or leave Artifacts blank to allow all of them."
+            )
+        wrong = [name for name in names if not validators.NAME_RE.fullmatch(name)]
+        if wrong:
+            raise forms.ValidationError(
+                f"“{wrong[0][:60]}” is not an artifact name: names hold only letters, digits, "
+                "underscore (_), hyphen (-) and dot (.)."
+            )
         return names
 
     def create(self, user: Any) -> str:

@@ -85,7 +85,11 @@ class ApiToken(models.Model):
         name = unicodedata.normalize("NFKC", name)
         if not 1 <= len(name) <= 100:
             raise ValidationError("Enter a name of 1 to 100 characters.")
-        validators.validate_name(name)
+        if not validators.NAME_RE.fullmatch(name) or not name.strip("."):
+            raise ValidationError(
+                "Use only letters, digits, underscore (_), hyphen (-) and dot (.), and not "
+                "dots alone; the audit trail names the token by it."
+            )
         if cls.objects.filter(name__iexact=name).exists():
             raise ValidationError(f"An API token named “{name}” exists already (in any case).")
         return name

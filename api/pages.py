@@ -16,13 +16,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from api.forms import ApiTokenForm
 from api.models import ApiToken
 from api.views import api
+from securitymaterial.views import posted_form
 
 
 @sensitive_variables("secret")
 @require_http_methods(["GET", "POST"])
 @permission_required("api.view_apitoken", raise_exception=True)
 def tokens(request: HttpRequest) -> HttpResponse:
-    form = ApiTokenForm(request.POST if request.method == "POST" else None)
+    form = ApiTokenForm(posted_form(request))
     secret = ""
     if request.method == "POST":
         if not request.user.has_perm("api.add_apitoken"):

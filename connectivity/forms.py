@@ -9,10 +9,11 @@ from django import forms
 from django.conf import settings
 
 from securitymaterial import addresses, providers, validators
-from securitymaterial.forms.base import WholeNumberField
+from securitymaterial.forms.base import WholeNumberField, choice_error
 from securitymaterial.models import OAuth2AuthorizationCode, Status
 
 PROTECTIONS = [("starttls", "STARTTLS"), ("tls", "TLS"), ("none", "None")]
+AUTHENTICATIONS = [("oauth2-authorization-code", "OAuth2 Authorization Code")]
 # Microsoft 365's hosts (reference: oauth-and-microsoft-identity.md §2.2).
 DEFAULTS = {
     "smtp": {"host": "smtp.office365.com", "port": 587, "protection": "starttls"},
@@ -31,14 +32,20 @@ class ConnectivityForm(forms.Form):
     protection = forms.ChoiceField(
         label="Protection",
         choices=PROTECTIONS,
+        error_messages=choice_error(PROTECTIONS),
         help_text="None only for a server on this machine (localhost, 127.0.0.1, [::1]).",
     )
     authentication = forms.ChoiceField(
         label="Authentication",
-        choices=[("oauth2-authorization-code", "OAuth2 Authorization Code")],
+        choices=AUTHENTICATIONS,
+        error_messages=choice_error(AUTHENTICATIONS),
     )
-    credential_name = forms.ChoiceField(
+    # A name checked in clean_credential_name, which says why one cannot be used (a choice
+    # field would only echo the posted value, however long, as "not one of the choices").
+    credential_name = forms.CharField(
         label="Credential Name",
+        max_length=150,
+        widget=forms.Select,
         help_text="The artifact whose access token signs in, as its User Name.",
     )
     send_to = forms.EmailField(
@@ -55,6 +62,7 @@ class ConnectivityForm(forms.Form):
         CONNECTIVITY_ALLOWED_HOSTS), since the artifact's live token goes there."""
         super().__init__(*args, **kwargs)
         self.protocol = protocol
+        self.runtime = runtime
         self.any_host = any_host
         self.artifacts = {
             artifact.name: artifact
@@ -63,8 +71,8 @@ class ConnectivityForm(forms.Form):
             )
         }
         credential = self.fields["credential_name"]
-        assert isinstance(credential, forms.ChoiceField)
-        credential.choices = [
+        assert isinstance(credential.widget, forms.Select)
+        credential.widget.choices = [
             (name, f"{name} ({artifact.user_name})" if artifact.user_name else name)
             for name, artifact in self.artifacts.items()
         ]
@@ -78,8 +86,29 @@ class ConnectivityForm(forms.Form):
             return validators.validate_host(self.cleaned_data["host"].strip().lower())
         except forms.ValidationError:
             raise forms.ValidationError(
-                "Enter a host name such as smtp.office365.com, or an IP address."
+                "Enter a host name such as smtp.office365.com, or an IP address; write an "
+                "IPv6 address in brackets, such as [::1]."
             ) from None
+
+    def clean_credential_name(self) -> str:
+        name: str = self.cleaned_data["credential_name"]
+        if name in self.artifacts:
+            return name
+        shown = name if len(name) <= 60 else name[:60] + "…"
+        named = validators.NAME_RE.fullmatch(name) is not None  # else no artifact has it
+        known = OAuth2AuthorizationCode.named(self.runtime, name).first()
+        elsewhere = named and OAuth2AuthorizationCode.objects.filter(name__iexact=name).first()
+        if known is not None:
+            raise forms.ValidationError(
+                f"{known.name} is not authorized yet: choose Authorize on it first."
+            )
+        if elsewhere:
+            raise forms.ValidationError(
+                f"{elsewhere.name} is in {elsewhere.get_runtime_display()}: choose that Runtime."
+            )
+        raise forms.ValidationError(
+            f"No OAuth2 Authorization Code artifact is named “{shown}” in this Runtime."
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from connectivity import checks
 from connectivity.forms import ConnectivityForm
 from securitymaterial.models import Runtime
+from securitymaterial.views import posted_form
 
 PROTOCOLS = checks.PROTOCOLS
 
@@ -27,7 +28,7 @@ def connectivity_tests(request: HttpRequest) -> HttpResponse:
     if runtime not in Runtime.values:
         raise BadRequest(f"Unknown runtime “{runtime[:20]}”.")
     form = ConnectivityForm(
-        request.POST if request.method == "POST" else None,
+        posted_form(request),
         protocol=protocol,
         runtime=runtime,
         any_host=request.user.has_perm("securitymaterial.change_artifact"),

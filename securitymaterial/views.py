@@ -83,7 +83,7 @@ def _page_number(request: HttpRequest) -> int:
     return int(value)
 
 
-def _form_data(request: HttpRequest) -> QueryDict | None:
+def posted_form(request: HttpRequest) -> QueryDict | None:
     """The posted form, or None for a GET. Anything but a form body is refused: Django
     would parse it as an empty form and show a blank page without a word."""
     if request.method != "POST":
@@ -232,7 +232,7 @@ def artifact_add(request: HttpRequest, artifact_type: str) -> HttpResponse:
             f"{', '.join(ArtifactType.values)}."
         )
     runtime = _runtime(request)
-    form = FORMS[artifact_type](_form_data(request), runtime=runtime)
+    form = FORMS[artifact_type](posted_form(request), runtime=runtime)
     if request.method == "POST" and form.is_valid():
         artifact = services.deploy_new(form, request.user)
         if artifact is not None:
@@ -246,7 +246,7 @@ def artifact_add(request: HttpRequest, artifact_type: str) -> HttpResponse:
 @permission_required(PERM.format("change"), raise_exception=True)
 def artifact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     artifact = _get_artifact(pk)
-    form = FORMS[artifact.kind](_form_data(request), instance=artifact)
+    form = FORMS[artifact.kind](posted_form(request), instance=artifact)
     if request.method == "POST" and form.is_valid():
         if services.redeploy(form, request.user):
             _deployed_message(request, artifact, form)

@@ -279,3 +279,46 @@ def test_while_a_test_runs_another_is_refused_so_tests_cannot_take_every_worker(
     assert "Another Connectivity Test is running" in busy.content.decode()
     assert not AuditEntry.objects.filter(action="connectivity_tested").exists()
     assert send(admin_client, "smtp", port=port).status_code == 200  # its turn now
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "Unauthorized_One",
+            "Unauthorized_One is not authorized yet: choose Authorize on it first.",
+        ),
+        ("Edge_One", "Edge_One is in Edge Integration Cell: choose that Runtime."),
+        ("X" * 10_000, "Ensure this value has at most 150 characters"),
+        ("Nope", "No OAuth2 Authorization Code artifact is named “Nope” in this Runtime."),
+        ("bad\x00name", "Null characters are not allowed."),
+    ],
+)
+def test_a_credential_name_that_cannot_be_used_says_why_without_echoing_it_all(
+    admin_client: Client, mailer: OAuth2AuthorizationCode, make_artifact: Any,
+    name: str, message: str,
+) -> None:  # fmt: skip
+    make_artifact(name="Unauthorized_One")
+    make_artifact(name="Edge_One", runtime="edge", status=Status.DEPLOYED)
+    response = send(admin_client, "smtp", port=25, credential_name=name)
+    assert response.status_code == 400
+    [error] = response.context["form"].errors["credential_name"]
+    assert message in error
+    assert len(response.content) < 60_000
+
+
+def test_an_ipv6_host_without_brackets_is_told_to_use_them(
+    admin_client: Client, mailer: OAuth2AuthorizationCode
+) -> None:
+    response = send(admin_client, "smtp", host="::1", port=25)
+    [error] = response.context["form"].errors["host"]
+    assert "write an IPv6 address in brackets, such as [::1]" in error
+    assert send(admin_client, "smtp", host="[::1]", port=1).status_code == 200
+
+
+def test_a_form_posted_as_json_is_told_how_to_post(
+    admin_client: Client, mailer: OAuth2AuthorizationCode
+) -> None:
+    response = admin_client.post(f"{PAGE}?tab=smtp", {"host": "x"}, content_type="application/json")
+    assert response.status_code == 400
+    assert "Send the form as application/x-www-form-urlencoded" in response.content.decode()

@@ -96,7 +96,7 @@ def test_a_closed_port_and_an_unauthorized_artifact_fail_clearly(
      ({"host": "bad host!", "port": "25"}, "host", "Enter a host name"),
      ({"port": "0"}, "port", "greater than or equal to 1"),
      ({"port": "²"}, "port", "Enter a port number"),
-     ({"port": "25", "credential_name": "Nope"}, "credential_name", "Select a valid choice"),
+     ({"port": "25", "credential_name": "Nope"}, "credential_name", "is named “Nope”"),
      ({"port": "25", "send_to": "not-an-address"}, "send_to", "valid email")],
 )  # fmt: skip
 def test_bad_input_is_refused_next_to_the_field(
