@@ -27,6 +27,7 @@ class ApiTokenForm(forms.Form):
     artifacts = forms.CharField(
         label="Artifacts",
         required=False,
+        strip=False,  # spaces alone are not "blank": they say nothing was meant
         max_length=2000,
         help_text="Names of the artifacts it may use, separated by spaces or commas. "
         "Blank: all artifacts.",
@@ -58,7 +59,7 @@ class ApiTokenForm(forms.Form):
     def clean_artifacts(self) -> list[str]:
         text = self.cleaned_data["artifacts"]
         names = [name for name in re.split(r"[\s,]+", text) if name]
-        if text.strip() and not names:
+        if text and not names:
             raise forms.ValidationError(
                 "List the names of artifacts, or leave Artifacts blank to allow all of them."
             )

@@ -151,3 +151,29 @@ def test_an_unknown_token_is_told_so(db: None) -> None:
     )
     assert response.status_code == 401
     assert "missing, unknown or revoked" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"name": "two words"}, "the audit trail names the token by it"),
+        ({"name": "ok", "artifacts": "Good, bad/name"}, "“bad/name” is not an artifact name"),
+        ({"name": "ok", "artifacts": ",,,"}, "leave Artifacts blank to allow all of them"),
+        ({"name": "ok", "artifacts": "   "}, "leave Artifacts blank to allow all of them"),
+    ],
+)
+def test_the_api_tokens_page_says_what_to_change(
+    db: None, data: dict[str, str], message: str
+) -> None:
+    from tests.api.test_tokens_page import PAGE, client_with
+
+    page = client_with("view_apitoken", "add_apitoken")
+    response = page.post(PAGE, {**data, "can_consume": "on"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html
+    assert "Integrations find the artifact" not in html
+    assert not ApiToken.objects.exists()
+    as_json = page.post(PAGE, json.dumps(data), content_type="application/json")
+    assert as_json.status_code == 400
+    assert "Send the form as application/x-www-form-urlencoded" in as_json.content.decode()

@@ -68,9 +68,9 @@ def test_revoking_stops_the_token_and_is_audited(manager: Client) -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [({"name": ""}, "This field is required."),
-     ({"name": "two words"}, "no spaces or slashes"),
+     ({"name": "two words"}, "names the token by it"),
      ({"name": "ok", "runtime": "moon"}, "Choose a runtime from the list."),
-     ({"name": "ok", "artifacts": "good bad/name"}, "no spaces or slashes")],
+     ({"name": "ok", "artifacts": "good bad/name"}, "is not an artifact name")],
 )  # fmt: skip
 def test_bad_input_is_refused_and_nothing_is_created(
     manager: Client, data: dict[str, str], message: str
