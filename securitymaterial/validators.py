@@ -186,6 +186,8 @@ def validate_no_control_characters(value: str) -> None:
     _refuse_unreadable(value)
     for char in value:
         category = unicodedata.category(char)
+        if char == "\x00":
+            continue  # every form field already says "Null characters are not allowed."
         if category[0] == "C" or (category[0] == "Z" and char != " "):
             raise ValidationError(
                 f"Remove the invisible or control character {_character_name(char)}: it "
@@ -204,6 +206,8 @@ def validate_free_text(value: str) -> None:
     overrides (which make a text read differently from what it holds) are not."""
     _refuse_unreadable(value)
     for char in value:
+        if char == "\x00":
+            continue  # every form field already says "Null characters are not allowed."
         if char in BIDI_CONTROLS or (unicodedata.category(char) == "Cc" and char not in "\t\n\r"):
             raise ValidationError(f"Remove the control character {_character_name(char)}.")
 

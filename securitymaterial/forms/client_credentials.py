@@ -81,6 +81,12 @@ class CustomParameterForm(forms.Form):
 
 
 class BaseCustomParameterFormSet(forms.BaseFormSet[CustomParameterForm]):
+    default_error_messages = {
+        "missing_management_form": "The table of custom parameters was not sent whole "
+        "(param-TOTAL_FORMS and param-INITIAL_FORMS are missing). Reload the page and try again.",
+        "too_many_forms": f"Enter at most {MAX_CUSTOM_PARAMETERS} custom parameters.",
+    }
+
     def add_fields(self, form: CustomParameterForm, index: int | None) -> None:
         super().add_fields(form, index)
         # A table row has no label of its own: name each input after its column and row.
@@ -94,6 +100,13 @@ class BaseCustomParameterFormSet(forms.BaseFormSet[CustomParameterForm]):
             )
 
     def clean(self) -> None:
+        counts = self.management_form.cleaned_data
+        if counts.get("TOTAL_FORMS", 0) < 0 or counts.get("INITIAL_FORMS", 0) < 0:
+            # Django would take a negative count as no rows at all and drop those posted.
+            raise forms.ValidationError(
+                "The table of custom parameters was sent with a negative row count. Reload "
+                "the page and try again."
+            )
         if any(self.errors):
             return
         seen: set[tuple[str, str]] = set()

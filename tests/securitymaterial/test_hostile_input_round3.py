@@ -164,3 +164,36 @@ def test_whole_numbers_are_ascii_digits_only_everywhere(
     )
     assert api.status_code == 400
     assert "digits 0 to 9" in api.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"param-TOTAL_FORMS": "-1"}, "sent with a negative row count"),
+        ({"param-INITIAL_FORMS": "-5"}, "sent with a negative row count"),
+        ({"param-TOTAL_FORMS": None}, "was not sent whole"),
+    ],
+)
+def test_a_parameter_table_sent_broken_says_so_and_deploys_nothing(
+    admin_client: Client, changes: dict, message: str
+) -> None:
+    from tests.securitymaterial.test_other_types_pages import FORMS
+
+    data = {**FORMS["oauth2-client-credentials"], **changes}
+    data = {key: value for key, value in data.items() if value is not None}
+    before = database_snapshot()
+    response = admin_client.post(
+        reverse("securitymaterial:add", args=["oauth2-client-credentials"]), data
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert message in page and "file a bug report" not in page
+    assert database_snapshot() == before
+
+
+def test_a_nul_gets_one_message(admin_client: Client) -> None:
+    from tests.securitymaterial.test_other_types_pages import add
+
+    response = add(admin_client, "user-credentials", user="erp\x00")
+    errors = response.context["form"].errors["user"]
+    assert errors == ["Null characters are not allowed."]

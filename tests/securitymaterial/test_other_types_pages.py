@@ -193,8 +193,8 @@ def test_parameter_values_are_write_only_and_a_blank_one_is_kept(admin_client: C
         ([{"key": "", "value": "orphan", "send_as": "body"}], None, "Enter a key"),
         ([{"key": "k", "value": "v", "send_as": "cookie"}], None, "Choose Body"),
         ([{"key": f"k{i}", "value": "v", "send_as": "body"} for i in range(21)], None,
-         "Please submit at most 20 forms"),
-        ([], 10**9, "Please submit at most 20 forms"),
+         "Enter at most 20 custom parameters."),
+        ([], 10**9, "Enter at most 20 custom parameters."),
     ],
 )  # fmt: skip
 def test_bad_custom_parameters_are_refused_with_a_message(
