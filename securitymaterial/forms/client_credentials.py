@@ -101,7 +101,7 @@ class BaseCustomParameterFormSet(forms.BaseFormSet[CustomParameterForm]):
 
     def clean(self) -> None:
         counts = self.management_form.cleaned_data
-        if counts.get("TOTAL_FORMS", 0) < 0 or counts.get("INITIAL_FORMS", 0) < 0:
+        if min(counts.get("TOTAL_FORMS") or 0, counts.get("INITIAL_FORMS") or 0) < 0:
             # Django would take a negative count as no rows at all and drop those posted.
             raise forms.ValidationError(
                 "The table of custom parameters was sent with a negative row count. Reload "
