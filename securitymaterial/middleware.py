@@ -56,3 +56,20 @@ class AdminInputMiddleware:
         ):
             return "Choose the rows from the list: the id of a row is a number."
         return ""
+
+
+class MethodNotAllowedPage:
+    """Django answers a method a view does not take with an empty 405: a person who lands
+    there (a bookmarked sign-out, a reloaded Authorize) gets a page that says what to do.
+    The API answers JSON for itself (api.middleware)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code != 405 or response.content or request.path.startswith("/api/"):
+            return response
+        page = render(request, "405.html", {"allowed": response.get("Allow", "")}, status=405)
+        page["Allow"] = response.get("Allow", "")
+        return page

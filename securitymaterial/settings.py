@@ -116,6 +116,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "securitymaterial.middleware.UnreadableSecretMiddleware",
     "securitymaterial.middleware.AdminInputMiddleware",
+    "securitymaterial.middleware.MethodNotAllowedPage",
     "api.middleware.JsonErrors",
     "axes.middleware.AxesMiddleware",  # last: it answers a locked-out sign-in
 ]

@@ -197,3 +197,29 @@ def test_a_nul_gets_one_message(admin_client: Client) -> None:
     response = add(admin_client, "user-credentials", user="erp\x00")
     errors = response.context["form"].errors["user"]
     assert errors == ["Null characters are not allowed."]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/accounts/logout/"),
+        ("get", "/monitor/integrations/security-material/{pk}/authorize/"),
+        ("post", "/oauth2/callback/"),
+        ("delete", "/monitor/integrations/api-tokens/"),
+        ("put", "/monitor/integrations/connectivity-tests/"),
+    ],
+)
+def test_a_method_a_page_does_not_take_gets_a_page_that_says_what_to_do(
+    admin_client: Client, make_artifact: object, method: str, path: str
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    artifact = make_artifact()  # type: ignore[operator]
+    user = artifact.deployed_by
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="api"))
+    before = database_snapshot()
+    response = getattr(admin_client, method)(path.format(pk=artifact.pk))
+    assert response.status_code == 405
+    assert response["Allow"]
+    assert "This address is not for that" in response.content.decode()
+    assert database_snapshot() == before
