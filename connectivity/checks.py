@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import imaplib
+import re
 import smtplib
 import socket
 import ssl
@@ -305,12 +306,42 @@ def _explain_network(error: Exception, host: str, port: int) -> str | None:
     return None
 
 
+_BYTES_RE = re.compile(r"""b(['"])(.*?)\1""")
+
+
+def _words(error: object) -> str:
+    """What a server said, as words: Python's b'...' and tuples taken off, one period."""
+    if isinstance(error, smtplib.SMTPResponseException):
+        raw = error.smtp_error
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        text = f"{error.smtp_code} {text}" if error.smtp_code > 0 else text
+    else:
+        text = _BYTES_RE.sub(r"\2", str(error))
+    return " ".join(text.replace("\\r\\n", " ").split()).strip(" .[]()")
+
+
+def _other_protocol(words: str, host: str, port: int, expected: str) -> str | None:
+    """A greeting of the other protocol: the port is the other service's."""
+    if expected == "SMTP" and (words.startswith("* OK") or "IMAP4" in words):
+        return (
+            f"{host}:{port} speaks IMAP, not SMTP. Check Port: SMTP is 587 with STARTTLS "
+            "(or 465 with TLS)."
+        )
+    if expected == "IMAP" and (words[:3] in ("220", "554") or "ESMTP" in words):
+        return f"{host}:{port} speaks SMTP, not IMAP. Check Port: IMAP is 993 with TLS."
+    return None
+
+
 def _explain_smtp(error: Exception, host: str, port: int) -> str:
     # SMTP's exceptions are OSErrors too: look at them before the network's.
     if not isinstance(error, smtplib.SMTPException):
-        return _explain_network(error, host, port) or f"The SMTP exchange failed: {error}."
+        return _explain_network(error, host, port) or f"The SMTP exchange failed: {_words(error)}."
+    words = _words(error)
+    other = _other_protocol(words, host, port, "SMTP")
+    if other:
+        return other
     if isinstance(error, smtplib.SMTPServerDisconnected):
-        return f"{host}:{port} closed the connection ({error})."
+        return f"{host}:{port} closed the connection ({words})."
     if isinstance(error, smtplib.SMTPAuthenticationError):
         raw = error.smtp_error
         reply = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
@@ -326,23 +357,26 @@ def _explain_smtp(error: Exception, host: str, port: int) -> str:
             f"the mailbox. The server said: {error.smtp_code} {reply}"
         )
     if isinstance(error, smtplib.SMTPNotSupportedError):
-        return f"{host} does not offer that over this connection: {error}."
+        return f"{host} does not offer that over this connection: {words}."
     if isinstance(error, smtplib.SMTPRecipientsRefused | smtplib.SMTPSenderRefused):
-        return f"Signed in, but the test message was refused: {error}."
-    return f"The SMTP exchange failed: {error}."
+        return f"Signed in, but the test message was refused: {words}."
+    return f"The SMTP exchange failed: {words}."
 
 
 def _explain_imap(error: Exception, host: str, port: int) -> str:
     network = _explain_network(error, host, port)
     if network:
         return network
-    text = str(error)  # cut by the caller, after redaction
+    text = _words(error)  # cut by the caller, after redaction
+    other = _other_protocol(text.split("=> ")[-1].split(": ")[-1], host, port, "IMAP")
+    if other:
+        return other
     # AUTHENTICATIONFAILED: the response code of RFC 5530 §3.
     if any(word in text.upper() for word in ("AUTHENTICATE", "AUTHENTICATION")):
         return (
             "The server refused the access token. Check that Scope includes "
             "https://outlook.office.com/IMAP.AccessAsUser.All (or the server's scope), that "
             f"IMAP is enabled for the mailbox and that User Name is the mailbox. The server "
-            f"said: {text}"
+            f"said: {text}."
         )
-    return f"The IMAP exchange failed: {text}"
+    return f"The IMAP exchange failed: {text}."

@@ -322,3 +322,32 @@ def test_a_form_posted_as_json_is_told_how_to_post(
     response = admin_client.post(f"{PAGE}?tab=smtp", {"host": "x"}, content_type="application/json")
     assert response.status_code == 400
     assert "Send the form as application/x-www-form-urlencoded" in response.content.decode()
+
+
+def imap_greeting(self: socketserver.StreamRequestHandler) -> None:
+    self.wfile.write(b"* OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2] ready\r\n")
+    while line := self.rfile.readline():
+        self.wfile.write(line.split(b" ", 1)[0] + b" BAD [unknown] command\r\n")
+
+
+def smtp_greeting(self: socketserver.StreamRequestHandler) -> None:
+    self.wfile.write(b"220 mail.example.com ESMTP ready\r\n")
+    while self.rfile.readline():
+        self.wfile.write(b"500 5.5.1 unknown command.\r\n")
+
+
+@pytest.mark.parametrize(
+    ("tab", "script", "outcome"),
+    [
+        ("smtp", imap_greeting, "speaks IMAP, not SMTP. Check Port: SMTP is 587 with STARTTLS"),
+        ("imap", smtp_greeting, "speaks SMTP, not IMAP. Check Port: IMAP is 993 with TLS."),
+    ],
+)
+def test_the_other_protocol_on_the_port_is_named_in_plain_words(
+    admin_client: Client, mailer: OAuth2AuthorizationCode, serve: Callable[[Script], int],
+    tab: str, script: Script, outcome: str,
+) -> None:  # fmt: skip
+    page = send(admin_client, tab, port=serve(script)).content.decode()
+    assert outcome in page
+    for internal in ("b&#x27;", "(-1,", "=&gt;", ".."):
+        assert internal not in page.split("Failed:", 1)[1].split("</p>", 1)[0]
