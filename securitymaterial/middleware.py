@@ -26,7 +26,7 @@ class UnreadableSecretMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, crypto.DecryptionError):
             return None
-        logger.error("%s %s: %s", request.method, request.path, crypto.UNREADABLE)
+        logger.warning("%s %s: %s", request.method, request.path, crypto.UNREADABLE)
         return render(request, "503.html", {"message": crypto.UNREADABLE}, status=503)
 
 

@@ -341,10 +341,29 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A client's error is one WARNING line; only a fault of the service is an ERROR with its
+    # traceback, and mailed (securitymaterial.logs).
+    "filters": {
+        "client_errors_in_one_line": {"()": "securitymaterial.logs.ClientErrorsInOneLine"},
+        "server_faults_only": {"()": "securitymaterial.logs.ServerFaultsOnly"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["client_errors_in_one_line"],
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "server_faults_only"],
+        },
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # Their DEBUG output prints request bodies and tokens.
     "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        # Their DEBUG output prints request bodies and tokens.
         "oauthlib": {"level": "WARNING"},
         "requests_oauthlib": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},

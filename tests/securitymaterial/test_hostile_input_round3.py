@@ -223,3 +223,63 @@ def test_a_method_a_page_does_not_take_gets_a_page_that_says_what_to_do(
     assert response["Allow"]
     assert "This address is not for that" in response.content.decode()
     assert database_snapshot() == before
+
+
+@pytest.fixture
+def service_log() -> object:
+    """What the service's own console handler writes (its filters included)."""
+    import io
+    import logging
+
+    from securitymaterial.logs import ClientErrorsInOneLine
+
+    [handler] = [
+        h for h in logging.getLogger().handlers
+        if any(isinstance(f, ClientErrorsInOneLine) for f in h.filters)
+    ]  # fmt: skip
+    assert isinstance(handler, logging.StreamHandler)
+    stream = io.StringIO()
+    old = handler.setStream(stream)
+    yield stream
+    handler.setStream(old)
+
+
+def test_a_clients_errors_are_one_warning_line_each_and_a_fault_an_error(
+    admin_client: Client, service_log: object, settings: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from securitymaterial import services
+
+    assert isinstance(service_log, io.StringIO)
+    admin_client.get(reverse("securitymaterial:list"), {"page": "x"})  # 400
+    Client().get("/api/v1/security-material/X/access-token")  # 401
+    from api.models import ApiToken
+
+    manager = Client(HTTP_AUTHORIZATION=f"Bearer {ApiToken.create('m', can_manage=True)[1]}")
+    too_large = manager.post(
+        "/api/v1/manage/secure-parameter", "x" * 3_000_000, content_type="application/json"
+    )
+    assert too_large.status_code == 400
+    reader = Client()
+    from django.contrib.auth.models import User
+
+    reader.force_login(User.objects.create_user("nobody", "n@example.com", "pw"))
+    reader.get(reverse("securitymaterial:list"))  # 403
+    client_errors = service_log.getvalue()
+    assert "Traceback" not in client_errors
+    assert " ERROR " not in client_errors
+    assert client_errors.count("\n") >= 3
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a real fault")
+
+    monkeypatch.setattr(services, "delete", fail)
+    artifact_client = Client(raise_request_exception=False)
+    artifact_client.force_login(User.objects.get(username="ada"))
+    from securitymaterial.models import SecureParameter
+
+    parameter = SecureParameter.objects.create(name="P", value="v")
+    artifact_client.post(reverse("securitymaterial:delete", args=[parameter.pk]))
+    fault = service_log.getvalue()[len(client_errors) :]
+    assert " ERROR " in fault and "Traceback" in fault and "a real fault" in fault

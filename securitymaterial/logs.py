@@ -1,0 +1,39 @@
+"""Log records of requests at the level the event deserves, one line each.
+
+Django logs every 4xx with a traceback (WARNING; a SuspiciousOperation such as a body too
+large at ERROR, under django.security.*), and every designed 503 at ERROR: a client could
+fill the error log without any fault of the service. Here a client's error is one WARNING
+line, a designed 503 one WARNING line, and only a real fault (a 500) stays an ERROR with
+its traceback, mailed to ADMINS.
+"""
+
+from __future__ import annotations
+
+import logging
+
+DESIGNED_STATUSES = {503}  # the provider cannot be reached, or a key is missing: said so
+
+
+def _clients_fault(record: logging.LogRecord) -> bool:
+    status = getattr(record, "status_code", None)
+    if isinstance(status, int):
+        return 400 <= status < 500 or status in DESIGNED_STATUSES
+    return record.name.startswith("django.security.")
+
+
+class ClientErrorsInOneLine(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _clients_fault(record):
+            record.exc_info = None
+            record.exc_text = None
+            record.stack_info = None
+            if record.levelno > logging.WARNING:
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+class ServerFaultsOnly(logging.Filter):
+    """For the error mail: a client's error is nobody's emergency."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _clients_fault(record)
