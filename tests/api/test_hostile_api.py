@@ -177,3 +177,60 @@ def test_the_api_tokens_page_says_what_to_change(
     as_json = page.post(PAGE, json.dumps(data), content_type="application/json")
     assert as_json.status_code == 400
     assert "Send the form as application/x-www-form-urlencoded" in as_json.content.decode()
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+KINDS = ["user-credentials", "secure-parameter", "oauth2-client-credentials",
+         "oauth2-authorization-code"]  # fmt: skip
+HOSTILE_TEXT = st.text(max_size=40) | st.sampled_from(
+    ["\ud800", "a\udfffb", "\x00", "x\x00y", "\u202e", "\ufeff", "9" * 5000, "", " "]
+)
+HOSTILE_NUMBER = st.sampled_from([10**400, -(10**400), 1e308, 1e30, -1, 0, 2**63, 3.5])
+HOSTILE_VALUE = st.recursive(
+    st.none() | st.booleans() | HOSTILE_TEXT | HOSTILE_NUMBER,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(HOSTILE_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+FIELD = st.sampled_from(
+    ["name", "description", "value", "user", "password", "token_service_url", "client_id",
+     "client_secret", "scope", "custom_parameters", "refresh_token_expiry_days", "tenant",
+     "provider", "use_pkce", "send_as"]
+)  # fmt: skip
+
+
+def _dumps(body: object) -> str:
+    import math
+
+    def default(value: object) -> object:
+        raise TypeError(value)
+
+    text = json.dumps(body, default=default, allow_nan=True)
+    assert not isinstance(body, float) or not math.isnan(body)
+    return text
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(
+    st.sampled_from(KINDS),
+    st.sampled_from(["post", "put"]),
+    st.dictionaries(FIELD, HOSTILE_VALUE, max_size=5),
+    st.integers(min_value=0, max_value=60),
+)
+def test_hostile_bodies_with_surrogates_nuls_huge_numbers_and_nesting_never_a_500(
+    manager: Client, kind: str, method: str, body: dict, depth: int
+) -> None:
+    SecureParameter.objects.get_or_create(name="Existing", defaults={"value": "v"})
+    nested: object = body
+    for _ in range(depth):
+        nested = {"description": nested} if depth % 2 else [nested]
+    path = f"{BASE}/{kind}" + ("/Existing" if method == "put" else "")
+    before = database_snapshot()
+    response = getattr(manager, method)(path, _dumps(nested), content_type="application/json")
+    assert response.status_code in (200, 201, 400, 403, 404, 409), response.content[:300]
+    assert response["Content-Type"].startswith("application/json")
+    if response.status_code >= 400:
+        assert response.json()["detail"]
+        assert database_snapshot() == before
