@@ -5,6 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
+COPY config config
 COPY securitymaterial securitymaterial
 COPY oauthflows oauthflows
 RUN pip install --editable .
@@ -18,4 +19,4 @@ RUN SECURITY_MATERIAL_KEYS=$(python -c "from cryptography.fernet import Fernet; 
 
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "securitymaterial.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--config", "python:securitymaterial.gunicorn"]
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--config", "python:config.gunicorn"]

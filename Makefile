@@ -4,7 +4,7 @@ run:  ## run the service on its embedded defaults (web + Celery worker + beat)
 test:  ## run the whole test suite
 	scripts/test
 lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy securitymaterial oauthflows api smclient connectivity bench
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy config securitymaterial oauthflows api smclient connectivity bench
 screenshots:  ## refresh the README screenshots in docs/
 	SCREENSHOT_DIR=docs .venv/bin/pytest tests/e2e -k "deploys_an_artifact or authorizes_end_to_end and Body"
 bench:  ## every benchmark at 100,000 artifacts; writes bench/results.md (PostgreSQL and Redis on 127.0.0.1)

@@ -122,7 +122,7 @@ def too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 def server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     """JSON, in every mode: ninja's DEBUG handler answered with a plain traceback that
     bypassed the secret filter. Logged as Django logs a 500 (the error mail goes through
-    securitymaterial.debug's filter)."""
+    config.debug's filter)."""
     response = _error(500, "Internal error. It was logged; try again later.")
     log_response(
         "Internal Server Error: %s", request.path, response=response, request=request,

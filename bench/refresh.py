@@ -71,9 +71,9 @@ def with_celery(server: TokenServer, count: int) -> tuple[float, float]:
     from oauthflows import refresh, tasks
 
     env = {**common.environment(), "CELERY_BROKER_URL": BROKER,
-           "DJANGO_SETTINGS_MODULE": "securitymaterial.settings"}  # fmt: skip
+           "DJANGO_SETTINGS_MODULE": "config.settings"}  # fmt: skip
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "securitymaterial", "worker", "--loglevel",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel",
          "INFO", "--concurrency", "2", "--pool", "prefork", "--without-heartbeat",
          "--without-gossip", "--without-mingle"],
         cwd=common.ROOT, env=env, stdout=subprocess.DEVNULL, text=True,

@@ -38,8 +38,8 @@ def ensure_wrk() -> str:
 
 def start_gunicorn(workers: int) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(  # noqa: S603 - our own app
-        [sys.executable, "-m", "gunicorn", "securitymaterial.wsgi",
-         "--config", "python:securitymaterial.gunicorn", "--bind", "127.0.0.1:0",
+        [sys.executable, "-m", "gunicorn", "config.wsgi",
+         "--config", "python:config.gunicorn", "--bind", "127.0.0.1:0",
          "--workers", str(workers), "--no-control-socket", "--access-logfile", "/dev/null"],
         cwd=common.ROOT, env=common.environment(), stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL, text=True,

@@ -7,8 +7,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
-from securitymaterial.urls import handler400
-from securitymaterial.urls import urlpatterns as app_urlpatterns
+from config.urls import handler400
+from config.urls import urlpatterns as app_urlpatterns
 
 __all__ = ["handler400", "urlpatterns"]
 

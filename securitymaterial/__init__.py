@@ -1,7 +1,2 @@
-"""Security Material: the project, the artifact catalogue and its pages."""
-
-from __future__ import annotations
-
-from .celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The artifact catalogue: models, encrypted field, audit, forms, list/detail/add/edit
+pages."""

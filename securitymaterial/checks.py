@@ -117,11 +117,11 @@ def check_deadlines(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
     database went away, REFRESH_STORE_RETRY_SECONDS to store the rotated token: the web
     worker (gunicorn's timeout) and the Celery task must outlive both, or the token held
     in memory dies with them."""
-    from securitymaterial import gunicorn
-
     needed = settings.TOKEN_REQUEST_TIMEOUT + settings.REFRESH_STORE_RETRY_SECONDS + 10
     limits = {
-        "gunicorn's timeout (securitymaterial/gunicorn.py)": gunicorn.timeout,
+        "gunicorn's timeout (WEB_WORKER_TIMEOUT, config/gunicorn.py)": (
+            settings.WEB_WORKER_TIMEOUT
+        ),
         "CELERY_TASK_SOFT_TIME_LIMIT (CELERY_TASK_TIME_LIMIT - 5)": (
             settings.CELERY_TASK_SOFT_TIME_LIMIT
         ),

@@ -55,7 +55,7 @@ class Artifact(models.Model):
     KIND: ClassVar[str] = ""
     # A new artifact's status; Stored until a type says otherwise.
     INITIAL_STATUS: ClassVar[str] = Status.STORED
-    holds_secrets = True  # error reports show it by id only (securitymaterial.debug)
+    holds_secrets = True  # error reports show it by id only (config.debug)
     NEEDS_PERSON = models.Q(status=Status.ERROR) & ~models.Q(error_kind=ErrorKind.TRANSIENT)
 
     runtime = models.CharField(max_length=16, choices=Runtime.choices, default=Runtime.CLOUD)

@@ -39,9 +39,9 @@ from django.test import Client
 from playwright.sync_api import Page, Request, expect
 
 from api.models import ApiToken
+from config.celery import app
 from oauthflows import refresh, tasks
 from oauthflows.models import AuthorizationState
-from securitymaterial.celery import app
 from securitymaterial.models import OAuth2AuthorizationCode, OAuth2ClientCredentials
 from tests.conftest import TEST_KEY
 from tests.e2e.oauth_server import PASSWORD as PROVIDER_PASSWORD
@@ -109,8 +109,8 @@ def gunicorn(tmp_path: Path, settings: Any) -> Iterator[tuple[str, Path]]:
         "SECURITY_MATERIAL_VAR_DIR": str(tmp_path),
     }
     server = start(
-        [sys.executable, "-m", "gunicorn", "securitymaterial.wsgi", "--config",
-         "python:securitymaterial.gunicorn", "--bind", "127.0.0.1:0", "--workers", "1",
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "--config",
+         "python:config.gunicorn", "--bind", "127.0.0.1:0", "--workers", "1",
          "--no-control-socket", "--access-logfile", str(access_log)],
         env,
     )  # fmt: skip

@@ -65,7 +65,7 @@ def celery_env(broker_url: str, tmp_path: Path, transactional_db: None) -> dict[
 @pytest.fixture
 def worker(celery_env: dict[str, str]) -> Iterator[Any]:
     process = start_process(
-        [sys.executable, "-m", "celery", "-A", "securitymaterial", "worker", "--loglevel",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel",
          "INFO", "--concurrency", "1", "--without-mingle", "--without-gossip"],
         celery_env,
     )  # fmt: skip
@@ -79,7 +79,7 @@ def worker(celery_env: dict[str, str]) -> Iterator[Any]:
 @pytest.fixture
 def beat(worker: Any, celery_env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
     process = start_process(
-        [sys.executable, "-m", "celery", "-A", "securitymaterial", "beat", "--loglevel",
+        [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel",
          "INFO", "--schedule", str(tmp_path / "beat-schedule")],
         celery_env,
     )  # fmt: skip

@@ -88,10 +88,10 @@ def test_the_file_system_broker_keeps_its_control_files_under_var(tmp_path: Path
     cwd.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
     env.update(SECURITY_MATERIAL_VAR_DIR=str(var), PYTHONPATH=str(ROOT),
-               DJANGO_SETTINGS_MODULE="securitymaterial.settings")  # fmt: skip
+               DJANGO_SETTINGS_MODULE="config.settings")  # fmt: skip
     # What a worker does at start: bind its control queue to the broadcast exchange.
     script = (
-        "import django; django.setup(); from securitymaterial.celery import app\n"
+        "import django; django.setup(); from config.celery import app\n"
         "with app.connection_for_write() as conn:\n"
         "    app.control.mailbox(conn).Node('probe', channel=conn.default_channel).listen()\n"
         "    app.control.ping(timeout=0.1)\n"

@@ -12,8 +12,8 @@ import pytest
 from django.core import checks
 from django.db import OperationalError
 
+from config import gunicorn
 from oauthflows import client, refresh
-from securitymaterial import gunicorn
 from securitymaterial.models import OAuth2AuthorizationCode, Status
 
 
@@ -100,6 +100,7 @@ def test_the_web_worker_and_the_task_outlive_a_refresh_that_waits_for_the_databa
     settings: Any,
 ) -> None:
     assert gunicorn.timeout == 120 and gunicorn.graceful_timeout == 120
+    assert gunicorn.timeout == settings.WEB_WORKER_TIMEOUT
     assert not [m for m in checks.run_checks() if m.id == "securitymaterial.E004"]
     settings.REFRESH_STORE_RETRY_SECONDS = 100  # 25 + 100 + 10 > 120 and > 115
     errors = [m for m in checks.run_checks() if m.id == "securitymaterial.E004"]

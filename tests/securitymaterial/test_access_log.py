@@ -11,13 +11,13 @@ import requests
 
 from tests.processes import ROOT, read_until, start, stop
 
-CONFIG = "python:securitymaterial.gunicorn"
+CONFIG = "python:config.gunicorn"
 
 
 def test_every_way_of_running_the_web_server_uses_the_config() -> None:
     for name in ("scripts/run", "Dockerfile", "docker-compose.yml"):
         text = (ROOT / name).read_text(encoding="utf-8")
-        assert "gunicorn securitymaterial.wsgi" in text or '"gunicorn"' in text, name
+        assert "gunicorn config.wsgi" in text or '"gunicorn"' in text, name
         assert CONFIG in text, name
         assert "--access-logfile" not in text, name
 
@@ -30,7 +30,7 @@ def test_the_access_log_shows_the_callback_path_without_its_query_or_referer(
     # The command scripts/run, the Dockerfile and compose use; the log goes to stderr here.
     server = start(
         [
-            sys.executable, "-m", "gunicorn", "securitymaterial.wsgi",
+            sys.executable, "-m", "gunicorn", "config.wsgi",
             "--config", CONFIG,
             "--bind", "127.0.0.1:0", "--workers", "1", "--no-control-socket",
             "--access-logfile", "/dev/stderr",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from io import StringIO
+from typing import Any
 
-import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
@@ -18,10 +18,8 @@ def test_it_creates_a_superuser_with_a_printed_password(db: None) -> None:
     assert user.check_password(password)
 
 
-def test_it_takes_the_password_from_the_environment(
-    db: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ADMIN_PASSWORD", "from-env-password")
+def test_it_takes_the_password_from_the_environment(db: None, settings: Any) -> None:
+    settings.ADMIN_PASSWORD = "from-env-password"  # config.settings reads ADMIN_PASSWORD(_FILE)
     out = StringIO()
     call_command("ensure_admin", stdout=out)
     assert "from-env-password" not in out.getvalue()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from securitymaterial.env import env_bool, env_int, env_list, env_secret
+from config.env import env_bool, env_int, env_list, env_secret
 
 
 def test_env_bool(monkeypatch: pytest.MonkeyPatch) -> None:

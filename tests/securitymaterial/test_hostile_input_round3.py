@@ -231,7 +231,7 @@ def service_log() -> object:
     import io
     import logging
 
-    from securitymaterial.logs import ClientErrorsInOneLine
+    from config.logs import ClientErrorsInOneLine
 
     [handler] = [
         h for h in logging.getLogger().handlers

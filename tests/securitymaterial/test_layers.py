@@ -1,6 +1,6 @@
 """Dependencies run one way: the catalogue never imports the protocol code or the apps on
-top of it, so it can be read (and tested) on its own. Only the project's URL root, which
-ties the apps together, names them all."""
+top of it, so it can be read (and tested) on its own; and no app imports the project
+(`config/`), which ties them together: apps read settings through django.conf.settings."""
 
 from __future__ import annotations
 
@@ -10,12 +10,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-UPPER_LAYERS = ("oauthflows", "api", "connectivity")
-CATALOGUE = sorted(
-    path
-    for path in (ROOT / "securitymaterial").rglob("*.py")
-    if path.name != "urls.py" and "migrations" not in path.parts
-)
+UPPER_LAYERS = ("oauthflows", "api", "connectivity", "config")
+APPS = ("securitymaterial", "oauthflows", "api", "connectivity", "smclient")
+
+
+def python_files(*packages: str) -> list[Path]:
+    return sorted(
+        path
+        for package in packages
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+    )
+
+
+CATALOGUE = python_files("securitymaterial")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -33,6 +41,12 @@ def imported_modules(path: Path) -> set[str]:
 def test_the_catalogue_imports_nothing_above_it(path: Path) -> None:
     upward = {name for name in imported_modules(path) if name.split(".")[0] in UPPER_LAYERS}
     assert upward == set(), f"{path.name} imports {upward}"
+
+
+@pytest.mark.parametrize("path", python_files(*APPS), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_app_imports_the_project(path: Path) -> None:
+    project = {name for name in imported_modules(path) if name.split(".")[0] == "config"}
+    assert project == set(), f"{path.name} imports {project}"
 
 
 def test_the_check_sees_a_planted_upward_import(tmp_path: Path) -> None:

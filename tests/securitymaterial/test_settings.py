@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 ROOT = Path(__file__).resolve().parents[2]
-SETTINGS = ROOT / "securitymaterial" / "settings.py"
+SETTINGS = ROOT / "config" / "settings.py"
 
 
 def readme_variables() -> list[str]:

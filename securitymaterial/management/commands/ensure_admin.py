@@ -5,10 +5,9 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
-
-from securitymaterial.env import env_secret
 
 
 class Command(BaseCommand):
@@ -27,9 +26,9 @@ class Command(BaseCommand):
                 "Users exist already; create more with: python manage.py createsuperuser"
             )
             return
-        password = env_secret("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        password = settings.ADMIN_PASSWORD or secrets.token_urlsafe(12)
         User.objects.create_superuser(options["username"], "", password)
-        shown = "from ADMIN_PASSWORD" if env_secret("ADMIN_PASSWORD") else password
+        shown = "from ADMIN_PASSWORD" if settings.ADMIN_PASSWORD else password
         self.stdout.write(
             self.style.SUCCESS(
                 f"Created the first admin. User name: {options['username']}  Password: {shown}\n"

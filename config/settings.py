@@ -19,7 +19,7 @@ import django_stubs_ext
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from securitymaterial.env import env_bool, env_float, env_int, env_list, env_secret, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_secret, env_str
 
 django_stubs_ext.monkeypatch()
 
@@ -59,6 +59,8 @@ SECRET_FILES = [
     if path
 ]  # fmt: skip
 SECRET_KEY = env_secret("DJANGO_SECRET_KEY") or ""
+# The first admin's password for `manage.py ensure_admin` (generated and printed if unset).
+ADMIN_PASSWORD = env_secret("ADMIN_PASSWORD") or ""
 if not SECRET_KEY:
     SECRET_FILES.append(VAR_DIR / "django-secret-key")
     SECRET_KEY = _generated_secret_file(
@@ -140,11 +142,11 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Error pages and error mails never show secrets, not even with DEBUG on.
-DEFAULT_EXCEPTION_REPORTER = "securitymaterial.debug.SecretSafeExceptionReporter"
-DEFAULT_EXCEPTION_REPORTER_FILTER = "securitymaterial.debug.SecretSafeFilter"
+DEFAULT_EXCEPTION_REPORTER = "config.debug.SecretSafeExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.debug.SecretSafeFilter"
 
-ROOT_URLCONF = "securitymaterial.urls"
-WSGI_APPLICATION = "securitymaterial.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -206,8 +208,8 @@ LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 # REMOTE_ADDR). Behind one TLS-terminating proxy, 1: otherwise every client would share
 # the proxy's address, and five wrong passwords would lock a user out for everybody.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
-AXES_FAILURE_LIMIT = "securitymaterial.signin.failure_limit"
-AXES_CLIENT_IP_CALLABLE = "securitymaterial.signin.client_address"
+AXES_FAILURE_LIMIT = "config.signin.failure_limit"
+AXES_CLIENT_IP_CALLABLE = "config.signin.client_address"
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
@@ -254,7 +256,7 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 # django_session holds hashes of the session keys, never the keys (the cookies).
-SESSION_ENGINE = "securitymaterial.sessions"
+SESSION_ENGINE = "config.sessions"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
@@ -302,6 +304,8 @@ _visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 0, minimum=0)
 if _visibility_timeout:
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = _visibility_timeout
 
+# gunicorn's worker timeout (config/gunicorn.py says the same number; a test pins both).
+WEB_WORKER_TIMEOUT = 120
 # Token endpoints and mail hosts on loopback, private, link-local or metadata addresses:
 # refused unless allowed, whatever PUBLIC_BASE_URL says (securitymaterial.addresses). The
 # embedded `make run` allows loopback alone, for servers on the same machine, and says so.
@@ -342,10 +346,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # A client's error is one WARNING line; only a fault of the service is an ERROR with its
-    # traceback, and mailed (securitymaterial.logs).
+    # traceback, and mailed (config.logs).
     "filters": {
-        "client_errors_in_one_line": {"()": "securitymaterial.logs.ClientErrorsInOneLine"},
-        "server_faults_only": {"()": "securitymaterial.logs.ServerFaultsOnly"},
+        "client_errors_in_one_line": {"()": "config.logs.ClientErrorsInOneLine"},
+        "server_faults_only": {"()": "config.logs.ServerFaultsOnly"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "handlers": {

@@ -1,5 +1,5 @@
 """Gunicorn settings for every way the service is run (scripts/run, Dockerfile, compose):
-gunicorn --config python:securitymaterial.gunicorn ...
+gunicorn --config python:config.gunicorn ...
 
 The access log shows the path without its query string and no Referer: the Redirect URL's
 query holds the authorization code and state, and a page shown at the Redirect URL sends

@@ -6,11 +6,11 @@ from django.urls import include, path
 
 from api import pages as api_pages
 from api import urls as api_urls
+from config.signin import SignInForm
 from connectivity import views as connectivity_views
 from oauthflows import views as oauth_views
 from oauthflows.urls import CALLBACK_PATH
 from securitymaterial import views
-from securitymaterial.signin import SignInForm
 
 catalogue = [
     path("", views.integrations, name="integrations"),
