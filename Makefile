@@ -1,8 +1,10 @@
-.PHONY: run test lint screenshots bench
+.PHONY: run test quick lint screenshots bench
 run:  ## run the service on its embedded defaults (web + Celery worker + beat)
 	scripts/run
 test:  ## run the whole test suite
 	scripts/test
+quick:  ## the edit-test loop: lint, types and every test that starts no server, process or browser
+	scripts/bootstrap test && $(MAKE) --no-print-directory lint && QUICK=1 .venv/bin/pytest -q -m "not slow"
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy config securitymaterial oauthflows api smclient connectivity bench
 screenshots:  ## refresh the README screenshots in docs/

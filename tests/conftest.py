@@ -17,9 +17,20 @@ from django.db import connection
 from django.test import Client
 
 from securitymaterial.models import OAuth2AuthorizationCode
-from tests.e2e.oauth_server import OAuthServer, running_oauth_server
+from tests.support.oauth_server import OAuthServer, running_oauth_server
+
+# The mail servers' fixtures (smtp_server, imap_server, mail_oauth, maildirs), registered once.
+pytest_plugins = ["tests.support.mailservers"]
 
 TEST_KEY = Fernet.generate_key().decode()
+
+
+def fuzz_examples(count: int) -> int:
+    """How many examples a hypothesis test tries: all of them in `make test` and CI, a tenth
+    in the fast lane (`make quick` sets QUICK=1)."""
+    return max(5, count // 10) if os.environ.get("QUICK") else count
+
+
 PASSWORD = "correct horse battery staple"
 CLIENT_SECRET = "Xq8~plain.client-secret_value"
 
@@ -41,6 +52,8 @@ def _test_settings(settings: Any) -> None:
     settings.SECURITY_MATERIAL_KEYS = [TEST_KEY]
     settings.SECURITY_MATERIAL_KEY_FILE = None
     settings.ALLOW_LOOPBACK_TOKEN_ENDPOINTS = True
+    # Test users' passwords need no protection: PBKDF2's million rounds cost 0.3 s a user.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def _user(username: str, *codenames: str) -> User:
@@ -168,3 +181,31 @@ def database_snapshot() -> list[tuple[Any, ...]]:
     """The catalogue tables' contents (every type, the audit), to prove a rejected request
     changed nothing."""
     return [row for table in catalogue_tables() for row in raw_rows(table)]
+
+
+# The fast lane (`make quick`) leaves out what starts a server, a process or a browser.
+SLOW_FIXTURES = {
+    "oauth_server", "mail_oauth", "smtp_server", "imap_server", "live_server", "page",
+    "worker", "beat", "app_server", "shipped_server",
+}  # fmt: skip
+SLOW_MODULES = {
+    # processes
+    "test_access_log.py", "test_checks.py", "test_postgresql_restart.py",
+    "test_benchmarks_run.py", "test_database_outage.py", "test_redis_outage.py",
+    "test_outage_under_gunicorn.py", "test_access_token_burst.py",
+    # servers on real sockets, waiting out deadlines
+    "test_client_network.py", "test_connectivity_rules.py", "test_client_rules.py",
+    # migrations run back and forth; 200 days of refreshes
+    "test_migration_to_catalogue.py", "test_refresh_over_200_days.py",
+}  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.slow)
+        elif SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or (
+            item.path.name in SLOW_MODULES
+        ):
+            item.add_marker(pytest.mark.slow)

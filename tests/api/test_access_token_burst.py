@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from securitymaterial.models import OAuth2ClientCredentials, Status
-from tests.e2e.oauth_server import OAuthServer
-from tests.processes import gunicorn
+from tests.support.oauth_server import OAuthServer
+from tests.support.processes import gunicorn
 
 CLIENTS = 100
 

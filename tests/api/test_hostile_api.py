@@ -11,7 +11,7 @@ from django.test import Client
 
 from api.models import ApiToken
 from securitymaterial.models import SecureParameter
-from tests.conftest import database_snapshot
+from tests.conftest import database_snapshot, fuzz_examples
 
 BASE = "/api/v1/manage"
 
@@ -211,7 +211,7 @@ def _dumps(body: object) -> str:
     return text
 
 
-@settings(max_examples=150, deadline=None,
+@settings(max_examples=fuzz_examples(150), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(
     st.sampled_from(KINDS),

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from api.models import ApiToken
 from securitymaterial.models import Artifact, AuditEntry, OAuth2ClientCredentials, Status
-from tests.conftest import database_snapshot
+from tests.conftest import database_snapshot, fuzz_examples
 
 BASE = "/api/v1/manage"
 SECRETS = ("pw-Plain-1", "param-Plain-2", "cc-Plain-3", "ac-Plain-4")
@@ -232,7 +232,7 @@ JSON_VALUE = (
 )
 
 
-@settings(max_examples=120, deadline=None,
+@settings(max_examples=fuzz_examples(120), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(st.sampled_from(list(CREATE)), st.dictionaries(st.text(max_size=30), JSON_VALUE, max_size=4))
 def test_hostile_json_is_refused_or_created_never_a_500(

@@ -23,6 +23,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 
 from api.models import ApiToken
 from config.wsgi import application
+from tests.conftest import fuzz_examples
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 
@@ -46,7 +47,9 @@ def bearer(db: None) -> dict[str, str]:
 
 @schema.parametrize()
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=fuzz_examples(30),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 def test_no_operation_answers_a_5xx_or_anything_undocumented(
     case: Any, bearer: dict[str, str]

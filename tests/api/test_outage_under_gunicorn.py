@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from securitymaterial.models import OAuth2AuthorizationCode, Status
-from tests.e2e.oauth_server import OAuthServer
-from tests.http_servers import HoldingTokenEndpoint
 from tests.oauthflows.test_refresh_with_celery import due_artifact
-from tests.processes import gunicorn, test_database_url
+from tests.support.http_servers import HoldingTokenEndpoint
+from tests.support.oauth_server import OAuthServer
+from tests.support.processes import gunicorn, test_database_url
 
 OUTAGE_SECONDS = 35  # longer than gunicorn's default timeout
 

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from tests.processes import ROOT
+from tests.support.processes import ROOT
 
 SMOKE_DATABASE = "postgres://postgres@127.0.0.1:5432/bench_smoke"
 

@@ -12,8 +12,8 @@ import pytest
 from django.test import Client
 
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode
-from tests.e2e.oauth_server import OAuthServer
-from tests.mailservers import MAILBOX, ImapServer, SubmissionServer, mailer, read_maildir
+from tests.support.mailservers import MAILBOX, ImapServer, SubmissionServer, mailer, read_maildir
+from tests.support.oauth_server import OAuthServer
 
 PAGE = "/monitor/integrations/connectivity-tests/"
 

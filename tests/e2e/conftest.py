@@ -10,11 +10,6 @@ import pytest
 from django.db import connections
 from playwright.sync_api import Browser, Page, sync_playwright
 
-# The mail servers, for the Connectivity Tests in the browser.
-from tests.mailservers import imap_server, mail_oauth, maildirs, smtp_server
-
-__all__ = ["imap_server", "mail_oauth", "maildirs", "smtp_server"]
-
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests
 # make there are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

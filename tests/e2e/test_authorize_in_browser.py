@@ -18,10 +18,10 @@ from playwright.sync_api import Page, expect
 
 from securitymaterial.models import OAuth2AuthorizationCode, Status
 from tests.conftest import raw_rows
-from tests.e2e.oauth_server import PASSWORD as PROVIDER_PASSWORD
-from tests.e2e.oauth_server import USER as PROVIDER_USER
-from tests.e2e.oauth_server import OAuthServer
 from tests.e2e.test_deploy_in_browser import open_add_form, sign_in_as_admin
+from tests.support.oauth_server import PASSWORD as PROVIDER_PASSWORD
+from tests.support.oauth_server import USER as PROVIDER_USER
+from tests.support.oauth_server import OAuthServer
 
 # Characters that HTTP Basic must form-urlencode (RFC 6749 §2.3.1) before Base64.
 CLIENT_SECRET = "s3cr+t/with:odd~chars=%"

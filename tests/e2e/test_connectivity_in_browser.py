@@ -10,8 +10,8 @@ from playwright.sync_api import Page, expect
 
 from securitymaterial.models import OAuth2AuthorizationCode
 from tests.conftest import PASSWORD
-from tests.e2e.oauth_server import OAuthServer
-from tests.mailservers import MAILBOX, ImapServer, SubmissionServer, mailer
+from tests.support.mailservers import MAILBOX, ImapServer, SubmissionServer, mailer
+from tests.support.oauth_server import OAuthServer
 
 
 def run_check(page: Page, tab: str, port: int) -> None:

@@ -44,23 +44,14 @@ from oauthflows import refresh, tasks
 from oauthflows.models import AuthorizationState
 from securitymaterial.models import OAuth2AuthorizationCode, OAuth2ClientCredentials
 from tests.conftest import TEST_KEY
-from tests.e2e.oauth_server import PASSWORD as PROVIDER_PASSWORD
-from tests.e2e.oauth_server import USER as PROVIDER_USER
-from tests.e2e.oauth_server import OAuthServer
 from tests.e2e.test_authorize_in_browser import CLIENT_SECRET, deploy
 from tests.e2e.test_deploy_in_browser import sign_in_as_admin
-from tests.mailservers import (
-    MAILBOX,
-    ImapServer,
-    SubmissionServer,
-    imap_server,
-    mail_oauth,
-    maildirs,
-    smtp_server,
-)
-from tests.processes import read_until, start, stop, test_database_url
+from tests.support.mailservers import MAILBOX, ImapServer, SubmissionServer
+from tests.support.oauth_server import PASSWORD as PROVIDER_PASSWORD
+from tests.support.oauth_server import USER as PROVIDER_USER
+from tests.support.oauth_server import OAuthServer
+from tests.support.processes import read_until, start, stop, test_database_url
 
-__all__ = ["imap_server", "mail_oauth", "maildirs", "smtp_server"]  # the mail fixtures
 BROKER = "redis://127.0.0.1:6379/13"  # no worker listens here: messages stay to be read
 NAME = "Leak_Probe"
 CLIENT_ID = "leak-probe"

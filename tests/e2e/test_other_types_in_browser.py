@@ -10,8 +10,8 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from securitymaterial.models import Artifact, OAuth2ClientCredentials, Status
-from tests.e2e.oauth_server import OAuthServer
 from tests.e2e.test_deploy_in_browser import sign_in_as_admin
+from tests.support.oauth_server import OAuthServer
 
 SECRETS = ("pw-Browser-1", "param-Browser-2", "cc-Browser-3")
 

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from securitymaterial.models import OAuth2AuthorizationCode, Status
 from tests.conftest import TEST_KEY
-from tests.processes import read_until, stop, test_database_url
-from tests.processes import start as start_process
+from tests.support.processes import read_until, stop, test_database_url
+from tests.support.processes import start as start_process
 
 
 def start(client: Client, artifact: Any) -> dict[str, str]:

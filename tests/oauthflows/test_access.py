@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from oauthflows import access
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
-from tests.e2e.oauth_server import OAuthServer
+from tests.support.oauth_server import OAuthServer
 
 TOKEN_URL = "https://auth.example.com/token"
 NEW = {"access_token": "AT-new", "token_type": "Bearer", "expires_in": 3600,

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from oauthflows.management.commands.access_token import EX_CONFIG, EX_TEMPFAIL
 from securitymaterial.models import OAuth2AuthorizationCode, Status
-from tests.e2e.oauth_server import OAuthServer
+from tests.support.oauth_server import OAuthServer
 
 
 def run(*args: str) -> tuple[str, str]:

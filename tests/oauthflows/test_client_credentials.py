@@ -15,7 +15,7 @@ from oauthflows import access
 from oauthflows.client_credentials import fetch_token
 from securitymaterial.models import AuditEntry, ErrorKind, OAuth2ClientCredentials, Status
 from tests.conftest import raw_rows
-from tests.e2e.oauth_server import OAuthServer
+from tests.support.oauth_server import OAuthServer
 
 SECRET = "cc-secret-Value.1"
 

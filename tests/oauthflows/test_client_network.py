@@ -16,8 +16,8 @@ from oauthflows import client, refresh
 from oauthflows.models import AuthorizationState
 from oauthflows.providers import Generic
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
-from tests.http_servers import MisbehavingTokenEndpoint
 from tests.oauthflows.conftest import start
+from tests.support.http_servers import MisbehavingTokenEndpoint
 
 CREDENTIALS = client.ClientCredentials("client-1", "s3cret", "body")
 

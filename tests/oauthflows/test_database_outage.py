@@ -16,10 +16,10 @@ from django.db import connection
 
 from oauthflows import refresh
 from securitymaterial.models import OAuth2AuthorizationCode, Status
-from tests.e2e.oauth_server import OAuthServer
-from tests.http_servers import HoldingTokenEndpoint
 from tests.oauthflows.test_refresh_with_celery import due_artifact
-from tests.processes import test_database_url
+from tests.support.http_servers import HoldingTokenEndpoint
+from tests.support.oauth_server import OAuthServer
+from tests.support.processes import test_database_url
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="terminates PostgreSQL backends (CI runs it)"

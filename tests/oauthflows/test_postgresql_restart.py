@@ -23,9 +23,9 @@ import pytest
 from django.db import connection
 
 from tests.conftest import TEST_KEY
-from tests.e2e.oauth_server import OAuthServer
-from tests.http_servers import HoldingTokenEndpoint
-from tests.processes import ROOT
+from tests.support.http_servers import HoldingTokenEndpoint
+from tests.support.oauth_server import OAuthServer
+from tests.support.processes import ROOT
 
 BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1:] or [""]
 PG_CTL, INITDB = Path(BIN[0], "pg_ctl"), Path(BIN[0], "initdb")

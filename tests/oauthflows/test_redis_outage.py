@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from securitymaterial.models import OAuth2AuthorizationCode, Status
-from tests.e2e.oauth_server import OAuthServer
 from tests.oauthflows.test_refresh_with_celery import TASK_SUCCEEDED, due_artifact
-from tests.processes import read_until
+from tests.support.oauth_server import OAuthServer
+from tests.support.processes import read_until
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 

@@ -21,7 +21,7 @@ from responses import matchers
 from oauthflows import client, refresh, tasks
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
 from tests.conftest import CLIENT_SECRET, raw_secrets
-from tests.http_servers import HoldingTokenEndpoint
+from tests.support.http_servers import HoldingTokenEndpoint
 
 TOKEN_URL = "https://auth.example.com/token"
 ROTATED = {

@@ -14,7 +14,7 @@ from django.utils import timezone
 from oauthflows.refresh import refresh_artifact
 from securitymaterial.models import OAuth2AuthorizationCode, Status
 from tests.conftest import CLIENT_SECRET
-from tests.e2e.oauth_server import OAuthServer
+from tests.support.oauth_server import OAuthServer
 
 PROCESSES = 8
 ROUNDS = int(os.environ.get("ROUNDS", "50"))

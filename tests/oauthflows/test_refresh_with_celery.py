@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from securitymaterial.models import OAuth2AuthorizationCode, Status
 from tests.conftest import CLIENT_SECRET
-from tests.e2e.oauth_server import OAuthServer
-from tests.http_servers import HoldingTokenEndpoint
-from tests.processes import ROOT, read_until
+from tests.support.http_servers import HoldingTokenEndpoint
+from tests.support.oauth_server import OAuthServer
+from tests.support.processes import ROOT, read_until
 
 BROKER = "redis://127.0.0.1:6379/15"
 TASK_SUCCEEDED = r"refresh_credential\[[\w-]+\] succeeded in [\d.]+s: '(.*)'"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from tests.processes import ROOT, read_until, start, stop
+from tests.support.processes import ROOT, read_until, start, stop
 
 CONFIG = "python:config.gunicorn"
 

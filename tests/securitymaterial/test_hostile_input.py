@@ -13,13 +13,15 @@ from hypothesis import strategies as st
 
 from securitymaterial import validators
 from securitymaterial.models import OAuth2AuthorizationCode
-from tests.conftest import database_snapshot, valid_form_data
+from tests.conftest import database_snapshot, fuzz_examples, valid_form_data
 
 ADD_URL = reverse("securitymaterial:add", args=["oauth2-authorization-code"])
 LIST_URL = reverse("securitymaterial:list")
 CALLBACK = reverse("oauth2-callback")
 FUZZ = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=fuzz_examples(150),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 # Anything a browser can send: every character but lone surrogates, some of them hostile.
 TEXT = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=300) | st.sampled_from(
@@ -109,7 +111,7 @@ def test_any_callback_query_is_answered_without_a_500_and_changes_nothing(
     assert database_snapshot() == before
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=fuzz_examples(2000), deadline=None)
 @given(TEXT)
 def test_the_url_rule_raises_nothing_but_a_validation_error(value: Any) -> None:
     try:

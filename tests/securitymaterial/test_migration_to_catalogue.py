@@ -14,7 +14,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.db import connection
 
-from tests.processes import ROOT
+from tests.support.processes import ROOT
 
 OLD_SCHEMA = [("securitymaterial", "0002"), ("oauthflows", "0001"), ("api", "0001")]
 

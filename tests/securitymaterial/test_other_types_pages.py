@@ -21,7 +21,7 @@ from securitymaterial.models import (
     Status,
     UserCredentials,
 )
-from tests.conftest import database_snapshot
+from tests.conftest import database_snapshot, fuzz_examples
 
 PASSWORD_VALUE = "pw Plain-Secret 1"
 PARAMETER_VALUE = "param-Plain-Secret-2"
@@ -228,7 +228,9 @@ def test_a_reader_may_see_but_not_add_or_fetch(reader_client: Client, admin_clie
 
 
 FUZZ = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=fuzz_examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 TEXT = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=200) | st.sampled_from(
     ["", "\x00", "\u202e", "9" * 5000, "javascript:alert(1)", "-1", "99999999999999999999"]

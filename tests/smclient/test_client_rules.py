@@ -41,7 +41,7 @@ def servers() -> Iterator[tuple[Any, Any]]:
     for _ in range(2):
         server: Any = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
         server.seen, server.answer = [], (200, {}, b"{}")
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         started.append(server)
     yield started[0], started[1]
     for server in started:

@@ -13,8 +13,8 @@ import pytest
 from api.models import ApiToken
 from securitymaterial.models import OAuth2AuthorizationCode, Status
 from smclient import SecurityMaterial, SecurityMaterialError
-from tests.e2e.oauth_server import OAuthServer
-from tests.mailservers import MAILBOX, ImapServer, SubmissionServer, mailer, read_maildir
+from tests.support.mailservers import MAILBOX, ImapServer, SubmissionServer, mailer, read_maildir
+from tests.support.oauth_server import OAuthServer
 
 
 def service(live_server: Any) -> SecurityMaterial:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.processes import ROOT, read_until, start, stop
+from tests.support.processes import ROOT, read_until, start, stop
 
 USER, PASSWORD = "alice", "provider-password-1"
 

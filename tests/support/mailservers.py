@@ -32,7 +32,7 @@ from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, Session
 from django.utils import timezone
 
 from securitymaterial.models import Status
-from tests.e2e.oauth_server import USER, OAuthServer
+from tests.support.oauth_server import USER, OAuthServer
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 INTROSPECTION_CLIENT = ("mail-server", "mail-server-secret")

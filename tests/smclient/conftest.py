@@ -1,3 +1,0 @@
-from tests.mailservers import imap_server, mail_oauth, maildirs, smtp_server
-
-__all__ = ["imap_server", "mail_oauth", "maildirs", "smtp_server"]
