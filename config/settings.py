@@ -369,7 +369,6 @@ LOGGING = {
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
         # Their DEBUG output prints request bodies and tokens.
         "oauthlib": {"level": "WARNING"},
-        "requests_oauthlib": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
     },
 }
