@@ -8,7 +8,8 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from securitymaterial import addresses, providers, validators
+import oauthproviders
+from securitymaterial import addresses, validators
 from securitymaterial.forms.base import WholeNumberField, choice_error
 from securitymaterial.models import OAuth2AuthorizationCode, Status
 
@@ -144,7 +145,7 @@ class ConnectivityForm(forms.Form):
 
     @staticmethod
     def allowed_hosts(artifact: OAuth2AuthorizationCode) -> list[str]:
-        provider = providers.get(artifact.provider)
+        provider = oauthproviders.get(artifact.provider)
         own = list(provider.mail_hosts) if provider else []
         return own + [h for h in settings.CONNECTIVITY_ALLOWED_HOSTS if h not in own]
 

@@ -25,8 +25,8 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from oauthflows import transport
-from oauthflows.providers.base import ErrorClass, Provider
-from oauthflows.providers.generic import Generic as GENERIC
+from oauthproviders.base import ErrorClass, Provider
+from oauthproviders.generic import Generic as GENERIC
 from securitymaterial import redaction
 from securitymaterial.models.client_credentials import (
     FIELD_PARAMETERS,

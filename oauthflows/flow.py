@@ -21,10 +21,10 @@ from django.views.decorators.debug import sensitive_variables
 
 from oauthflows import client, pkce, refresh
 from oauthflows.models import STATE_LIFETIME, AuthorizationState, digest
-from oauthflows.providers import PROVIDERS
-from oauthflows.providers.base import GENERIC_EXPLANATIONS
-from oauthflows.urls import redirect_url
+from oauthproviders import PROVIDERS
+from oauthproviders.base import GENERIC_EXPLANATIONS
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
+from securitymaterial.providers import redirect_url
 from securitymaterial.validators import BIDI_CONTROLS
 
 logger = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from oauthflows import client
-from oauthflows.providers import PROVIDERS
+from oauthproviders import PROVIDERS
 from securitymaterial.models import Artifact, AuditEntry, ErrorKind, OAuth2AuthorizationCode
 
 logger = logging.getLogger(__name__)

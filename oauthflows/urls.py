@@ -1,9 +1,5 @@
-"""The Redirect URL: one callback path for every artifact (the state says which one)."""
+"""The Redirect URL's path: one callback for every artifact (the state says which one)."""
 
 from __future__ import annotations
 
-from securitymaterial.providers import redirect_url
-
 CALLBACK_PATH = "/oauth2/callback/"
-
-__all__ = ["CALLBACK_PATH", "redirect_url"]  # the catalogue builds the URL; the flow uses it

@@ -7,7 +7,9 @@ from typing import Any
 from crispy_forms.layout import HTML, Field, Layout
 from django import forms
 
-from securitymaterial import providers, validators
+import oauthproviders
+from oauthproviders import Provider
+from securitymaterial import validators
 from securitymaterial.forms.base import (
     ArtifactForm,
     WholeNumberField,
@@ -15,7 +17,7 @@ from securitymaterial.forms.base import (
     secret_field,
 )
 from securitymaterial.models import OAuth2AuthorizationCode, SendAs
-from securitymaterial.providers import ProviderInfo, redirect_url
+from securitymaterial.providers import redirect_url
 
 URL_FIELDS = ("authorization_url", "token_service_url")
 SCOPE_MAX_LENGTH = 2000
@@ -43,7 +45,7 @@ class OAuth2AuthorizationCodeForm(ArtifactForm):
 
     provider = forms.ChoiceField(
         label="Provider",
-        choices=providers.choices,
+        choices=oauthproviders.choices,
     )
     tenant = forms.CharField(
         label="Tenant",
@@ -142,9 +144,9 @@ class OAuth2AuthorizationCodeForm(ArtifactForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        default = providers.default()
+        default = oauthproviders.default()
         self.fields["provider"].initial = default.id
-        self.fields["provider"].error_messages.update(choice_error(providers.choices()))
+        self.fields["provider"].error_messages.update(choice_error(oauthproviders.choices()))
         if not self.editing:
             self.fields["refresh_token_expiry_days"].initial = default.default_refresh_days
         self.added_scopes: list[str] = []
@@ -169,7 +171,7 @@ class OAuth2AuthorizationCodeForm(ArtifactForm):
         )
 
     def layout_context(self) -> dict[str, Any]:
-        tenant_provider = next(p for p in providers.all_providers() if p.needs_tenant)
+        tenant_provider = next(p for p in oauthproviders.PROVIDERS.values() if p.needs_tenant)
         return {
             "redirect_url": redirect_url(),
             "scope_suggestions": tenant_provider.scope_suggestions,
@@ -177,8 +179,8 @@ class OAuth2AuthorizationCodeForm(ArtifactForm):
             "ms_token_template": tenant_provider.token_url_template,
         }
 
-    def provider_class(self) -> ProviderInfo:
-        return providers.get(self.cleaned_data.get("provider", "")) or providers.default()
+    def provider_class(self) -> type[Provider]:
+        return oauthproviders.get(self.cleaned_data.get("provider", "")) or oauthproviders.default()
 
     def clean_scope(self) -> str:
         return " ".join(self.cleaned_data.get("scope", "").split())
@@ -196,7 +198,7 @@ class OAuth2AuthorizationCodeForm(ArtifactForm):
             self._complete_scope(provider, data)
         return data
 
-    def _complete_scope(self, provider: ProviderInfo, data: dict[str, Any]) -> None:
+    def _complete_scope(self, provider: type[Provider], data: dict[str, Any]) -> None:
         data["scope"], self.added_scopes = provider.complete_scope(data["scope"])
         if len(data["scope"]) > SCOPE_MAX_LENGTH:
             added = " and ".join(self.added_scopes)
@@ -207,7 +209,7 @@ class OAuth2AuthorizationCodeForm(ArtifactForm):
                 f"{len(data['scope']) - SCOPE_MAX_LENGTH} characters.",
             )
 
-    def _clean_tenant_and_urls(self, provider: ProviderInfo, data: dict[str, Any]) -> None:
+    def _clean_tenant_and_urls(self, provider: type[Provider], data: dict[str, Any]) -> None:
         """Fill blank URLs from the tenant; URLs the admin wrote win (national clouds, proxies).
 
         On edit, a changed Tenant also moves URLs that are still the old tenant's defaults;
@@ -250,7 +252,7 @@ class OAuth2AuthorizationCodeForm(ArtifactForm):
             verb = "use" if len(followed) > 1 else "uses"
             self.url_notes.insert(0, f"{' and '.join(followed)} now {verb} the tenant {tenant}.")
 
-    def _clean_refresh_token_expiry(self, provider: ProviderInfo, data: dict[str, Any]) -> None:
+    def _clean_refresh_token_expiry(self, provider: type[Provider], data: dict[str, Any]) -> None:
         if "refresh_token_expiry_days" in self.errors:
             return
         days = data.get("refresh_token_expiry_days")

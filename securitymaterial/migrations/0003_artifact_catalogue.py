@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import migrations, models
 
 import securitymaterial.fields
-import securitymaterial.providers
+import oauthproviders
 
 MOVED = [
     "provider",
@@ -54,7 +54,7 @@ def authorization_code_fields() -> list:
         ("token_scope", models.CharField(blank=True, max_length=2000)),
         ("last_attempt_at", models.DateTimeField(blank=True, null=True)),
         ("last_attempt_result", models.CharField(blank=True, max_length=1000)),
-        ("provider", models.CharField(choices=securitymaterial.providers.choices, max_length=32)),
+        ("provider", models.CharField(choices=oauthproviders.choices, max_length=32)),
         ("tenant", models.CharField(blank=True, max_length=255)),
         ("authorization_url", models.CharField(max_length=2000)),
         ("token_service_url", models.CharField(max_length=2000)),

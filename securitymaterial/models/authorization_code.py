@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from securitymaterial import crypto, providers
+import oauthproviders
+from securitymaterial import crypto
 from securitymaterial.fields import EncryptedTextField
 from securitymaterial.models.catalogue import Artifact, ArtifactType, ErrorKind, Status
 from securitymaterial.models.tokens import HeldAccessToken, TokenResponse
@@ -30,7 +31,7 @@ class OAuth2AuthorizationCode(HeldAccessToken, Artifact):
     KIND = ArtifactType.OAUTH2_AUTHORIZATION_CODE
     INITIAL_STATUS = Status.UNAUTHORIZED
 
-    provider = models.CharField(max_length=32, choices=providers.choices)
+    provider = models.CharField(max_length=32, choices=oauthproviders.choices)
     tenant = models.CharField(max_length=255, blank=True)
     authorization_url = models.CharField(max_length=2000)
     token_service_url = models.CharField(max_length=2000)
@@ -63,7 +64,7 @@ class OAuth2AuthorizationCode(HeldAccessToken, Artifact):
 
     @property
     def provider_label(self) -> str:
-        return providers.label(self.provider)
+        return oauthproviders.label(self.provider)
 
     @property
     def refresh_token_expires_at(self) -> datetime | None:

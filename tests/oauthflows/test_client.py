@@ -12,7 +12,7 @@ import responses
 from responses import matchers
 
 from oauthflows import client
-from oauthflows.providers import Generic, Microsoft365
+from oauthproviders import Generic, Microsoft365
 
 TOKEN_URL = "https://login.example.com/oauth2/token"
 SECRET = "s3cret/with+odd chars"

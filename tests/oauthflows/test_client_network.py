@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from oauthflows import client, refresh
 from oauthflows.models import AuthorizationState
-from oauthflows.providers import Generic
+from oauthproviders import Generic
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
 from tests.oauthflows.conftest import start
 from tests.support.http_servers import MisbehavingTokenEndpoint

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from oauthflows.providers import PROVIDERS, Generic, Microsoft365
-from oauthflows.urls import redirect_url
+from oauthproviders import PROVIDERS, Generic, Microsoft365
+from securitymaterial.providers import redirect_url
 
 
 def test_the_providers_are_listed_explicitly() -> None:

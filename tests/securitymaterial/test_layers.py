@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 UPPER_LAYERS = ("oauthflows", "api", "connectivity", "config")
-APPS = ("securitymaterial", "oauthflows", "api", "connectivity", "smclient")
+APPS = ("securitymaterial", "oauthflows", "api", "connectivity", "smclient", "oauthproviders")
 
 
 def python_files(*packages: str) -> list[Path]:
@@ -51,5 +51,14 @@ def test_no_app_imports_the_project(path: Path) -> None:
 
 def test_the_check_sees_a_planted_upward_import(tmp_path: Path) -> None:
     planted = tmp_path / "planted.py"
-    planted.write_text("from oauthflows.providers import PROVIDERS\n")
-    assert "oauthflows.providers" in imported_modules(planted)
+    planted.write_text("from oauthflows.refresh import refresh_artifact\n")
+    assert "oauthflows.refresh" in imported_modules(planted)
+
+
+@pytest.mark.parametrize(
+    "path", python_files("oauthproviders", "smclient"), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_the_providers_and_the_client_need_no_django(path: Path) -> None:
+    """Plain Python: the catalogue imports the providers directly, integrations the client."""
+    django = {name for name in imported_modules(path) if name.split(".")[0] == "django"}
+    assert django == set(), f"{path.name} imports {django}"

@@ -7,7 +7,7 @@ errors carry AADSTS numbers in `error_codes` (hints only: Microsoft says they ma
 
 from __future__ import annotations
 
-from oauthflows.providers.base import ErrorClass, Provider
+from oauthproviders.base import ErrorClass, Provider
 
 LOGIN_HOST = "https://login.microsoftonline.com"
 

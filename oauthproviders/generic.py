@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oauthflows.providers.base import Provider
+from oauthproviders.base import Provider
 
 
 class Generic(Provider):
