@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -38,8 +37,7 @@ def fetch_token(
     its retry time. Without it (an admin's Fetch Token), the request always goes out.
     Failures are stored on the artifact, never raised.
     """
-    with transaction.atomic():
-        artifact = OAuth2ClientCredentials.lock(pk)
+    with OAuth2ClientCredentials.locked(pk) as artifact:
         now = timezone.now()
         if unless_valid_for is not None and (
             artifact.access_token_valid_for(unless_valid_for, now)

@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from oauthflows import client, pkce, refresh
+from oauthflows import client, pkce
 from oauthflows.models import STATE_LIFETIME, AuthorizationState, digest
 from oauthproviders import PROVIDERS
 from oauthproviders.base import GENERIC_EXPLANATIONS
@@ -259,7 +259,7 @@ def _check_provider_error(request: HttpRequest, artifact: OAuth2AuthorizationCod
 def _persist(
     artifact: OAuth2AuthorizationCode, result: client.TokenResult, user: Any, fingerprint: str
 ) -> Outcome:
-    with refresh.locked(artifact.pk) as artifact:
+    with OAuth2AuthorizationCode.locked(artifact.pk) as artifact:
         if artifact.authorization_fingerprint() != fingerprint:
             # Edited while the code was being exchanged: the tokens belong to the settings
             # before the edit. Store nothing.

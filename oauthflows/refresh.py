@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -34,12 +33,6 @@ class RefreshOutcome:
 
     def __str__(self) -> str:
         return f"{self.name}: {self.action}" + (f" ({self.detail})" if self.detail else "")
-
-
-@contextmanager
-def locked(pk: int) -> Iterator[OAuth2AuthorizationCode]:
-    with transaction.atomic():
-        yield OAuth2AuthorizationCode.lock(pk)
 
 
 @dataclass
@@ -70,7 +63,7 @@ def refresh_artifact(
     notify: tuple[str, str] | None = None
     answer = _Answer()
     try:
-        with locked(pk) as artifact:
+        with OAuth2AuthorizationCode.locked(pk) as artifact:
             outcome, notify = _refresh_locked(artifact, force, unless_valid_for, answer)
     except Artifact.DoesNotExist:  # the catalogue row is locked first; its type's too
         return RefreshOutcome(f"artifact {pk}", "skipped", "deleted")  # while the task waited
@@ -110,7 +103,7 @@ def _store_after_outage(pk: int, answer: _Answer) -> RefreshOutcome:
     while True:
         connection.close()  # the broken one; the next query connects again
         try:
-            with locked(pk) as artifact:
+            with OAuth2AuthorizationCode.locked(pk) as artifact:
                 if artifact.refresh_token != answer.spent:
                     return RefreshOutcome(artifact.name, "skipped", "newer tokens stored meanwhile")
                 artifact.record_refresh(answer.result, timezone.now())

@@ -41,8 +41,7 @@ def redeploy(form: ArtifactForm, user: Any, *, actor: str = "") -> bool:
     if not changes:
         return False
     edited = form.save(commit=False)
-    with transaction.atomic():
-        artifact = type(edited).lock(edited.pk)
+    with type(edited).locked(edited.pk) as artifact:
         for name in form.saved_fields():
             setattr(artifact, name, getattr(edited, name))
         artifact.mark_deployed_by(user)

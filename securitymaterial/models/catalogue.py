@@ -10,11 +10,13 @@ with its `KIND`, a form and a detail snippet.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -129,6 +131,15 @@ class Artifact(models.Model):
         if found is None or found.kind not in {t.KIND for t in types}:
             return found
         return found.typed()
+
+    @classmethod
+    @contextmanager
+    def locked(cls, pk: int) -> Iterator[Self]:
+        """The row in a transaction, locked until it ends, read after the lock: the one way
+        to change an artifact's tokens or settings (refresh, client credentials, the
+        callback, an edit)."""
+        with transaction.atomic():
+            yield cls.lock(pk)
 
     @classmethod
     def lock(cls, pk: int) -> Self:

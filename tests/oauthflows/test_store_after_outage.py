@@ -41,7 +41,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 def database_away_for(attempts: int, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The first `attempts` tries to lock the row fail as a restarting database does."""
     tries: list[int] = []
-    real = refresh.locked
+    real = OAuth2AuthorizationCode.locked
 
     @contextlib.contextmanager
     def flaky(pk: int) -> Iterator[OAuth2AuthorizationCode]:
@@ -51,7 +51,7 @@ def database_away_for(attempts: int, monkeypatch: pytest.MonkeyPatch) -> list[in
         with real(pk) as artifact:
             yield artifact
 
-    monkeypatch.setattr(refresh, "locked", flaky)
+    monkeypatch.setattr(OAuth2AuthorizationCode, "locked", flaky)
     return tries
 
 
