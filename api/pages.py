@@ -113,4 +113,4 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk)
     token.revoke(request.user)
     messages.success(request, f"Revoked the API token {token.name}. It no longer works.")
-    return redirect("api-tokens")
+    return redirect("api:tokens")

@@ -1,16 +1,17 @@
-"""The API's URLs. Its views answer for themselves (401 without an API token), so the
-login-required middleware, which would redirect to the sign-in page, leaves them alone.
-The rendered description (api.pages.description) is a page: it needs a signed-in user."""
+"""The API's URLs and its pages (API Tokens, the rendered description). The operations
+answer for themselves (401 without an API token), so the login-required middleware, which
+would redirect to the sign-in page, leaves them alone. The pages need a signed-in user."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, include, path
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_safe
 
+from api import pages
 from api.views import api
 
 
@@ -42,5 +43,11 @@ def _no_store(view: Any) -> Any:
     return wrapped
 
 
-patterns, app_name, namespace = api.urls
-urlpatterns = _exempt(list(patterns))
+app_name = "api"  # the namespace ninja's own URL names live in (NinjaAPI.urls_namespace)
+operations, _, _ = api.urls
+urlpatterns = [
+    path("api/v1/docs", pages.description, name="docs"),
+    path("api/v1/", include(_exempt(list(operations)))),
+    path("monitor/integrations/api-tokens/", pages.tokens, name="tokens"),
+    path("monitor/integrations/api-tokens/<int:pk>/revoke/", pages.revoke, name="token-revoke"),
+]

@@ -10,4 +10,4 @@ from django.urls import reverse
 def redirect_url() -> str:
     """One callback for every artifact. Built from PUBLIC_BASE_URL, never from the
     request's Host header (proxies lie)."""
-    return settings.PUBLIC_BASE_URL + reverse("oauth2-callback")
+    return settings.PUBLIC_BASE_URL + reverse("oauthflows:callback")

@@ -22,7 +22,7 @@ from tests.support.processes import start as start_process
 
 def start(client: Client, artifact: Any) -> dict[str, str]:
     """Choose Authorize; return the authorization request's query parameters."""
-    response = client.post(reverse("securitymaterial:authorize", args=[artifact.pk]))
+    response = client.post(reverse("oauthflows:authorize", args=[artifact.pk]))
     assert response.status_code == 302, response.content
     query = parse_qs(urlsplit(response["Location"]).query)
     return {key: values[0] for key, values in query.items()}

@@ -22,7 +22,7 @@ def test_it_redirects_to_the_authorization_url_with_every_parameter(
         authorization_url="https://auth.example.com/authorize?prompt=consent&access_type=offline",
         user_name="mailer@example.com",
     )
-    response = admin_client.post(reverse("securitymaterial:authorize", args=[artifact.pk]))
+    response = admin_client.post(reverse("oauthflows:authorize", args=[artifact.pk]))
     url = urlsplit(response["Location"])
     assert (url.scheme, url.netloc, url.path) == ("https", "auth.example.com", "/authorize")
     params = start(admin_client, artifact)
@@ -74,7 +74,7 @@ def test_pkce_can_be_turned_off_per_artifact(admin_client: Client, make_artifact
 
 def test_get_is_not_allowed(admin_client: Client, make_artifact: Any) -> None:
     artifact = make_artifact()
-    response = admin_client.get(reverse("securitymaterial:authorize", args=[artifact.pk]))
+    response = admin_client.get(reverse("oauthflows:authorize", args=[artifact.pk]))
     assert response.status_code == 405
     assert not AuthorizationState.objects.exists()
 
@@ -83,7 +83,7 @@ def test_a_post_without_csrf_token_is_refused(admin_user: Any, make_artifact: An
     artifact = make_artifact()
     client = Client(enforce_csrf_checks=True)
     client.force_login(admin_user)
-    response = client.post(reverse("securitymaterial:authorize", args=[artifact.pk]))
+    response = client.post(reverse("oauthflows:authorize", args=[artifact.pk]))
     assert response.status_code == 403
     assert not AuthorizationState.objects.exists()
 
@@ -94,9 +94,9 @@ def test_only_users_who_may_change_can_authorize(
 ) -> None:
     artifact = make_artifact()
     client: Client = request.getfixturevalue(persona)
-    assert client.post(reverse("securitymaterial:authorize", args=[artifact.pk])).status_code == 403
+    assert client.post(reverse("oauthflows:authorize", args=[artifact.pk])).status_code == 403
     assert not AuthorizationState.objects.exists()
 
 
 def test_an_unknown_artifact_is_a_404(admin_client: Client, db: None) -> None:
-    assert admin_client.post(reverse("securitymaterial:authorize", args=[42])).status_code == 404
+    assert admin_client.post(reverse("oauthflows:authorize", args=[42])).status_code == 404

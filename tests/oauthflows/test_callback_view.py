@@ -22,7 +22,7 @@ from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
 from tests.conftest import CLIENT_SECRET, PASSWORD, raw_rows
 from tests.oauthflows.conftest import start
 
-CALLBACK = reverse("oauth2-callback")
+CALLBACK = reverse("oauthflows:callback")
 TOKEN_URL = "https://auth.example.com/token"
 CODE = "code-from-the-provider"
 ACCESS_TOKEN = "eyJ.access-token.value"

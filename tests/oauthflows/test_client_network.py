@@ -62,7 +62,7 @@ def test_a_callback_whose_token_answer_stalls_says_so_and_is_audited(
         artifact = make_artifact(token_service_url=server.url)
         params = start(admin_client, artifact)
         response = admin_client.get(
-            reverse("oauth2-callback"), {"code": "the-code", "state": params["state"]}
+            reverse("oauthflows:callback"), {"code": "the-code", "state": params["state"]}
         )
     assert response.status_code == 502
     assert "took longer than the 1 s allowed" in response.content.decode()

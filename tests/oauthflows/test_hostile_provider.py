@@ -101,7 +101,9 @@ def test_a_code_exchange_keeps_its_tokens_whatever_the_account_name_or_lifetime(
         content_type="application/json",
     )  # fmt: skip
     params = start(admin_client, artifact)
-    response = admin_client.get(reverse("oauth2-callback"), {"code": "c", "state": params["state"]})
+    response = admin_client.get(
+        reverse("oauthflows:callback"), {"code": "c", "state": params["state"]}
+    )
     assert response.status_code == 302
     stored = OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
     assert stored.status == Status.DEPLOYED and stored.refresh_token == "RT-1"

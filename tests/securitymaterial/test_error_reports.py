@@ -31,7 +31,7 @@ def _failing_callback(admin_user: Any, make_artifact: Any) -> tuple[Any, list[st
     params = start(client, artifact)
     verifier = AuthorizationState.objects.get().code_verifier
     responses.post(TOKEN_URL, body=RuntimeError("forced failure"))
-    response = client.get(reverse("oauth2-callback"), {"code": CODE, "state": params["state"]})
+    response = client.get(reverse("oauthflows:callback"), {"code": CODE, "state": params["state"]})
     return response, [CLIENT_SECRET, CODE, verifier, params["state"]]
 
 

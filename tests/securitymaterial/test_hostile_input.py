@@ -17,7 +17,7 @@ from tests.conftest import database_snapshot, fuzz_examples, valid_form_data
 
 ADD_URL = reverse("securitymaterial:add", args=["oauth2-authorization-code"])
 LIST_URL = reverse("securitymaterial:list")
-CALLBACK = reverse("oauth2-callback")
+CALLBACK = reverse("oauthflows:callback")
 FUZZ = settings(
     max_examples=fuzz_examples(150),
     deadline=None,

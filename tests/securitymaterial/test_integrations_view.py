@@ -49,7 +49,7 @@ def test_connectivity_tests_and_api_tokens_are_tiles_for_those_who_may_use_them(
     html = admin_client.get(URL).content.decode()
     assert 'href="/monitor/integrations/connectivity-tests/?runtime=cloud"' in html
     reader = reader_client.get(URL).content.decode()
-    assert "connectivity-tests" not in reader and "api-tokens" not in reader
+    assert "connectivity:tests" not in reader and "api:tokens" not in reader
     assert 'title="Needs the Operator or Administrator role"' in reader
 
 

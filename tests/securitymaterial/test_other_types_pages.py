@@ -223,7 +223,7 @@ def test_a_reader_may_see_but_not_add_or_fetch(reader_client: Client, admin_clie
     )
     for kind in FORMS:
         assert reader_client.get(reverse("securitymaterial:add", args=[kind])).status_code == 403
-    fetch = reverse("securitymaterial:fetch-token", args=[artifact.pk])
+    fetch = reverse("oauthflows:fetch-token", args=[artifact.pk])
     assert reader_client.post(fetch).status_code == 403
 
 
