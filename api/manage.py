@@ -19,10 +19,11 @@ from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from api.base import Error, RuntimeQuery, api, find, granted, shown_name
 from api.models import ApiToken
-from api.views import Error, RuntimeQuery, api, find, granted, shown_name
 from securitymaterial import services
 from securitymaterial.forms import FORMS, ArtifactForm
+from securitymaterial.forms.client_credentials import CustomParameterFormSet
 from securitymaterial.models import (
     TYPES,
     Artifact,
@@ -177,14 +178,7 @@ def _form_data(
                 {**parameter, "value": ""}
                 for parameter in getattr(current, "custom_parameters", [])
             ]
-        prefix = "param"
-        data[f"{prefix}-TOTAL_FORMS"] = str(len(parameters))
-        # Every row sent is a row to keep: as "extra" rows, those equal to the stored ones
-        # would count as untouched and be dropped.
-        data[f"{prefix}-INITIAL_FORMS"] = str(len(parameters))
-        for index, parameter in enumerate(parameters):
-            for key in ("key", "value", "send_as"):
-                data[f"{prefix}-{index}-{key}"] = str(parameter.get(key) or "")
+        data.update(CustomParameterFormSet.post_data(parameters))
     return data
 
 
@@ -294,5 +288,3 @@ def _typed(request: HttpRequest, kind: str, name: str, runtime: str) -> Artifact
 
 for _kind, _form in FORMS.items():
     _register(_kind, _form)
-
-api.add_router("/manage", router)

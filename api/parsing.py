@@ -43,7 +43,7 @@ class StrictJSON(Parser):
 
 def _refuse(request: HttpRequest, reason: str) -> Any:
     # ninja turns any exception of a parser into its generic 400; the reason goes with the
-    # request to api.views.http_error, which words the answer.
+    # request to api.base.http_error, which words the answer.
     request.body_refused = reason  # type: ignore[attr-defined]
     raise BodyRefused(reason)
 

@@ -11,8 +11,8 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_safe
 
-from api import pages
-from api.views import api
+from api import views
+from api.operations import api
 
 
 def _exempt(patterns: list[Any]) -> list[URLPattern | URLResolver]:
@@ -46,8 +46,8 @@ def _no_store(view: Any) -> Any:
 app_name = "api"  # the namespace ninja's own URL names live in (NinjaAPI.urls_namespace)
 operations, _, _ = api.urls
 urlpatterns = [
-    path("api/v1/docs", pages.description, name="docs"),
+    path("api/v1/docs", views.description, name="docs"),
     path("api/v1/", include(_exempt(list(operations)))),
-    path("monitor/integrations/api-tokens/", pages.tokens, name="tokens"),
-    path("monitor/integrations/api-tokens/<int:pk>/revoke/", pages.revoke, name="token-revoke"),
+    path("monitor/integrations/api-tokens/", views.tokens, name="tokens"),
+    path("monitor/integrations/api-tokens/<int:pk>/revoke/", views.revoke, name="token-revoke"),
 ]

@@ -25,6 +25,7 @@ from securitymaterial.models.client_credentials import (
 KEY_MAX_LENGTH = 100
 VALUE_MAX_LENGTH = 2000
 BLANK_ROWS = 3
+PREFIX = "param"  # of the formset's fields on the page
 
 
 class CustomParameterForm(forms.Form):
@@ -115,6 +116,19 @@ class BaseCustomParameterFormSet(forms.BaseFormSet[CustomParameterForm]):
             if key and (key.lower(), part) in seen:
                 raise forms.ValidationError(f"The key {key} appears twice in the same part.")
             seen.add((key.lower(), part))
+
+    @classmethod
+    def post_data(cls, parameters: list[dict[str, Any]]) -> dict[str, str]:
+        """The rows as the edit page posts them, for callers that are no browser (the
+        management API). Every row is an initial one: as "extra" rows, those equal to the
+        stored ones would count as untouched and be dropped."""
+        prefix = PREFIX
+        data = {f"{prefix}-TOTAL_FORMS": str(len(parameters)),
+                f"{prefix}-INITIAL_FORMS": str(len(parameters))}  # fmt: skip
+        for index, parameter in enumerate(parameters):
+            for key in ("key", "value", "send_as"):
+                data[f"{prefix}-{index}-{key}"] = str(parameter.get(key) or "")
+        return data
 
     def parameters(self) -> list[dict[str, str]]:
         return [
@@ -226,7 +240,7 @@ class OAuth2ClientCredentialsForm(ArtifactForm):
         initial = shown + [{}] * BLANK_ROWS
         self.parameters: BaseCustomParameterFormSet = CustomParameterFormSet(
             self.data if self.is_bound else None,
-            prefix="param",
+            prefix=PREFIX,
             initial=initial[:MAX_CUSTOM_PARAMETERS],
         )
         self.helper.layout = Layout(
