@@ -106,9 +106,12 @@ def server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     config.debug's filter)."""
     response = error_response(500, "Internal error. It was logged; try again later.")
     log_response(
-        "Internal Server Error: %s", request.path, response=response, request=request,
+        "Internal Server Error: %s",
+        request.path,
+        response=response,
+        request=request,
         exception=exc,
-    )  # fmt: skip
+    )
     return response
 
 
@@ -146,8 +149,11 @@ def granted(request: HttpRequest, grant: str) -> ApiToken:
     are chosen separately when a token is made."""
     api_token: ApiToken = request.auth  # type: ignore[attr-defined]
     if not getattr(api_token, grant):
-        raise HttpError(403, f"The API token “{api_token.name}” {GRANT_REFUSED[grant]}; an "
-                        "admin can create one that may.")  # fmt: skip
+        raise HttpError(
+            403,
+            f"The API token “{api_token.name}” {GRANT_REFUSED[grant]}; an "
+            "admin can create one that may.",
+        )
     return api_token
 
 

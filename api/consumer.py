@@ -66,10 +66,17 @@ class Secret(Schema):
 
 @router.get(
     "/security-material/{name}/access-token",
-    response={200: AccessToken, 400: Error, 401: Error, 403: Error, 404: Error, 409: Error,
-              503: Error},
+    response={
+        200: AccessToken,
+        400: Error,
+        401: Error,
+        403: Error,
+        404: Error,
+        409: Error,
+        503: Error,
+    },
     summary="A valid access token of an OAuth2 Authorization Code or Client Credentials artifact",
-)  # fmt: skip
+)
 def access_token(
     request: HttpRequest, response: HttpResponse, name: str, query: Query[AccessTokenQuery]
 ) -> Any:
@@ -130,8 +137,11 @@ def secret(request: HttpRequest, name: str, query: Query[RuntimeQuery]) -> Any:
     elif isinstance(artifact, SecureParameter):
         answer.value = artifact.value
     else:
-        raise HttpError(404, f"“{artifact.name}” is {artifact.type_label}: get a token with "
-                        f"GET /api/v1/security-material/{artifact.name}/access-token.")  # fmt: skip
+        raise HttpError(
+            404,
+            f"“{artifact.name}” is {artifact.type_label}: get a token with "
+            f"GET /api/v1/security-material/{artifact.name}/access-token.",
+        )
     with transaction.atomic():  # every read is audited (secrets are read seldom), one commit
         artifact.mark_used(timezone.now())
         AuditEntry.record(

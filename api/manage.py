@@ -202,9 +202,11 @@ def _conflict(name: str, runtime: str) -> HttpError:
     return HttpError(409, f"An artifact named “{name}” already exists in {Runtime(runtime).label}.")
 
 
-@router.get("/security-material", response={200: list[Summary], 400: Error, 401: Error,
-            403: Error},
-            summary="Every artifact the API token may see, by name")  # fmt: skip
+@router.get(
+    "/security-material",
+    response={200: list[Summary], 400: Error, 401: Error, 403: Error},
+    summary="Every artifact the API token may see, by name",
+)
 def list_artifacts(request: HttpRequest, query: Query[ListQuery]) -> Any:
     token = _manager(request)
     artifacts = Artifact.objects.filter(runtime=query.runtime).select_related("deployed_by")
@@ -218,9 +220,12 @@ def _register(kind: str, form: type[ArtifactForm]) -> None:
     label = ArtifactType(kind).label
     operation = kind.replace("-", "_")
 
-    @router.post(f"/{kind}", response={201: answer_schema, 400: FieldErrors, 401: Error,
-                 403: Error, 409: Error}, summary=f"Create {label}",
-                 operation_id=f"create_{operation}")  # fmt: skip
+    @router.post(
+        f"/{kind}",
+        response={201: answer_schema, 400: FieldErrors, 401: Error, 403: Error, 409: Error},
+        summary=f"Create {label}",
+        operation_id=f"create_{operation}",
+    )
     def create(request: HttpRequest, body: create_schema, query: Query[RuntimeQuery]) -> Any:  # type: ignore[valid-type]
         token = _manager(request)
         payload = body.model_dump()  # type: ignore[attr-defined]
@@ -237,15 +242,21 @@ def _register(kind: str, form: type[ArtifactForm]) -> None:
             raise _conflict(name, query.runtime)
         return Status(201, describe(artifact))
 
-    @router.get(f"/{kind}/{{name}}", response={200: answer_schema, 400: Error, 401: Error,
-                403: Error, 404: Error}, summary=f"Read {label} (secrets are null)",
-                operation_id=f"read_{operation}")  # fmt: skip
+    @router.get(
+        f"/{kind}/{{name}}",
+        response={200: answer_schema, 400: Error, 401: Error, 403: Error, 404: Error},
+        summary=f"Read {label} (secrets are null)",
+        operation_id=f"read_{operation}",
+    )
     def read(request: HttpRequest, name: str, query: Query[RuntimeQuery]) -> Any:
         return describe(_typed(request, kind, name, query.runtime))
 
-    @router.put(f"/{kind}/{{name}}", response={200: answer_schema, 400: FieldErrors,
-                401: Error, 403: Error, 404: Error}, summary=f"Change {label}",
-                operation_id=f"update_{operation}")  # fmt: skip
+    @router.put(
+        f"/{kind}/{{name}}",
+        response={200: answer_schema, 400: FieldErrors, 401: Error, 403: Error, 404: Error},
+        summary=f"Change {label}",
+        operation_id=f"update_{operation}",
+    )
     def update(
         request: HttpRequest,
         name: str,
@@ -258,9 +269,10 @@ def _register(kind: str, form: type[ArtifactForm]) -> None:
         if payload.get("name") not in (None, artifact.name):
             message = "The name cannot be changed: integrations find the artifact by it."
             return api.create_response(
-                request, {"detail": f"Nothing was changed. {message}",
-                          "errors": {"name": [message]}}, status=400,
-            )  # fmt: skip
+                request,
+                {"detail": f"Nothing was changed. {message}", "errors": {"name": [message]}},
+                status=400,
+            )
         payload["name"] = artifact.name
         bound = form(_form_data(form, payload, artifact), instance=artifact)
         if not bound.is_valid():
@@ -268,9 +280,12 @@ def _register(kind: str, form: type[ArtifactForm]) -> None:
         services.redeploy(bound, None, actor=_actor(token))
         return describe(Artifact.objects.get(pk=artifact.pk).typed())
 
-    @router.delete(f"/{kind}/{{name}}", response={204: None, 400: Error, 401: Error,
-                   403: Error, 404: Error}, summary=f"Delete {label}",
-                   operation_id=f"delete_{operation}")  # fmt: skip
+    @router.delete(
+        f"/{kind}/{{name}}",
+        response={204: None, 400: Error, 401: Error, 403: Error, 404: Error},
+        summary=f"Delete {label}",
+        operation_id=f"delete_{operation}",
+    )
     def delete(request: HttpRequest, name: str, query: Query[RuntimeQuery]) -> Any:
         token = _manager(request)
         services.delete(_typed(request, kind, name, query.runtime), None, actor=_actor(token))
@@ -281,8 +296,9 @@ def _typed(request: HttpRequest, kind: str, name: str, runtime: str) -> Artifact
     token = _manager(request)
     artifact = find(token, runtime, name, TYPES[kind])
     if artifact.kind != kind:
-        raise HttpError(404, f"“{artifact.name}” is {artifact.type_label}, not "
-                        f"{ArtifactType(kind).label}.")  # fmt: skip
+        raise HttpError(
+            404, f"“{artifact.name}” is {artifact.type_label}, not {ArtifactType(kind).label}."
+        )
     return artifact
 
 

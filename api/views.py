@@ -86,8 +86,11 @@ def _parameter(parameter: dict[str, Any]) -> dict[str, Any]:
     values = schema.get("enum") or next(
         (part.get("enum") for part in schema.get("allOf", []) if "enum" in part), None
     )
-    limits = [f"{name} {schema[key]}" for key, name in (("minimum", "from"), ("maximum", "to"))
-              if key in schema]  # fmt: skip
+    limits = [
+        f"{name} {schema[key]}"
+        for key, name in (("minimum", "from"), ("maximum", "to"))
+        if key in schema
+    ]
     return {
         "name": parameter["name"],
         "where": parameter["in"],

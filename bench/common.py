@@ -110,9 +110,13 @@ def seed(count: int, *, due: int = 0, token_url: str = "https://auth.example.com
                    now() + (id %% 30 + 1) * interval '1 day', 0, 'Refreshed'
             FROM securitymaterial_artifact
             """,
-            [token_url, crypto.encrypt("client-secret"), crypto.encrypt("AT-bench"),
-             crypto.encrypt("RT-bench")],
-        )  # fmt: skip
+            [
+                token_url,
+                crypto.encrypt("client-secret"),
+                crypto.encrypt("AT-bench"),
+                crypto.encrypt("RT-bench"),
+            ],
+        )
         if due:
             cursor.execute(
                 """

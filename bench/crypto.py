@@ -73,8 +73,9 @@ def main() -> str:
     repeat = 200 if args.quick else 2000
     key = settings.SECURITY_MATERIAL_KEYS[0]
     one = per_token_us([key], repeat)
-    three = per_token_us([Fernet.generate_key().decode(), Fernet.generate_key().decode(), key],
-                         repeat)  # fmt: skip
+    three = per_token_us(
+        [Fernet.generate_key().decode(), Fernet.generate_key().decode(), key], repeat
+    )
     rows = min(args.artifacts, 2000) if args.quick else args.artifacts
     common.seed(rows)
     settings.SECURITY_MATERIAL_KEYS = [Fernet.generate_key().decode(), key]
@@ -87,15 +88,28 @@ def main() -> str:
     ]
     loop_rate = baseline_rows_per_second()
     ratio = command_rate / loop_rate
-    report = common.table([
-        ["measure", "1 key", "3 keys (value under the last)"],
-        ["encrypt, µs per token", f"{one[0]:.1f}", f"{three[0]:.1f}"],
-        ["decrypt, µs per token", f"{one[1]:.1f}", f"{three[1]:.1f}"],
-    ]) + "\n\n" + common.table([
-        ["rows", "rotate_keys rows/s", "batched loop rows/s", "ratio", "target ≥ 50%"],
-        [f"{rows:,}", f"{command_rate:,.0f}", f"{loop_rate:,.0f}", f"{ratio:.0%}",
-         "met" if ratio >= 0.5 else "**not met**"],
-    ])  # fmt: skip
+    report = (
+        common.table(
+            [
+                ["measure", "1 key", "3 keys (value under the last)"],
+                ["encrypt, µs per token", f"{one[0]:.1f}", f"{three[0]:.1f}"],
+                ["decrypt, µs per token", f"{one[1]:.1f}", f"{three[1]:.1f}"],
+            ]
+        )
+        + "\n\n"
+        + common.table(
+            [
+                ["rows", "rotate_keys rows/s", "batched loop rows/s", "ratio", "target ≥ 50%"],
+                [
+                    f"{rows:,}",
+                    f"{command_rate:,.0f}",
+                    f"{loop_rate:,.0f}",
+                    f"{ratio:.0%}",
+                    "met" if ratio >= 0.5 else "**not met**",
+                ],
+            ]
+        )
+    )
     print(report)
     return report
 

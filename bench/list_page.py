@@ -52,13 +52,31 @@ def main() -> str:
     small = measure(repeat)
     common.seed(args.artifacts)
     large = measure(repeat)
-    rows = [["path", "queries (10)", "ms (10)", f"queries ({args.artifacts:,})",
-             f"ms ({args.artifacts:,})", "ratio", "target ≤ 2x, same queries"]]  # fmt: skip
+    rows = [
+        [
+            "path",
+            "queries (10)",
+            "ms (10)",
+            f"queries ({args.artifacts:,})",
+            f"ms ({args.artifacts:,})",
+            "ratio",
+            "target ≤ 2x, same queries",
+        ]
+    ]
     for what, (queries, ms) in small.items():
         big_queries, big_ms = large[what]
         ok = big_queries == queries and big_ms <= 2 * ms
-        rows.append([what, str(queries), f"{ms:.1f}", str(big_queries), f"{big_ms:.1f}",
-                     f"{big_ms / ms:.2f}x", "met" if ok else "**not met**"])  # fmt: skip
+        rows.append(
+            [
+                what,
+                str(queries),
+                f"{ms:.1f}",
+                str(big_queries),
+                f"{big_ms:.1f}",
+                f"{big_ms / ms:.2f}x",
+                "met" if ok else "**not met**",
+            ]
+        )
     report = common.table(rows)
     print(report)
     return report

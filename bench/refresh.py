@@ -41,9 +41,12 @@ def baseline(server: TokenServer, count: int) -> float:
                 "UPDATE securitymaterial_oauth2authorizationcode SET access_token = %s,"
                 " refresh_token = %s, next_refresh_at = now() + interval '45 days'"
                 " WHERE artifact_ptr_id = %s",
-                [crypto.encrypt(answer["access_token"]), crypto.encrypt(answer["refresh_token"]),
-                 pk],
-            )  # fmt: skip
+                [
+                    crypto.encrypt(answer["access_token"]),
+                    crypto.encrypt(answer["refresh_token"]),
+                    pk,
+                ],
+            )
     return len(pks) / (time.perf_counter() - start)
 
 
@@ -70,15 +73,35 @@ def with_celery(server: TokenServer, count: int) -> tuple[float, float]:
 
     from oauthflows import refresh, tasks
 
-    env = {**common.environment(), "CELERY_BROKER_URL": BROKER,
-           "DJANGO_SETTINGS_MODULE": "config.settings"}  # fmt: skip
+    env = {
+        **common.environment(),
+        "CELERY_BROKER_URL": BROKER,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel",
-         "INFO", "--concurrency", "2", "--pool", "prefork", "--without-heartbeat",
-         "--without-gossip", "--without-mingle"],
-        cwd=common.ROOT, env=env, stdout=subprocess.DEVNULL, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--pool",
+            "prefork",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=common.ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        text=True,
         stderr=(common.ROOT / "var" / "bench-worker.log").open("w"),
-    )  # fmt: skip
+    )
     log = common.ROOT / "var" / "bench-worker.log"
     try:
         deadline = time.monotonic() + 120
@@ -131,13 +154,28 @@ def main() -> str:
     met = ratio >= 0.6 and once
     service = f"{service_rate:,.0f} ({service_rate / loop_rate:.0%})"
     spent = "yes" if once else f"**no**: {len(server.spent):,} tokens spent"
-    report = common.table([
-        ["artifacts due", "loop refreshes/s", "refresh_artifact in a loop /s",
-         "Celery refreshes/s", "ratio (Celery to loop)", "each refreshed once",
-         "target ≥ 60%, once"],
-        [f"{deployed:,}", f"{loop_rate:,.0f}", service, f"{celery_rate:,.0f}", f"{ratio:.0%}",
-         spent, "met" if met else "**not met**"],
-    ])  # fmt: skip
+    report = common.table(
+        [
+            [
+                "artifacts due",
+                "loop refreshes/s",
+                "refresh_artifact in a loop /s",
+                "Celery refreshes/s",
+                "ratio (Celery to loop)",
+                "each refreshed once",
+                "target ≥ 60%, once",
+            ],
+            [
+                f"{deployed:,}",
+                f"{loop_rate:,.0f}",
+                service,
+                f"{celery_rate:,.0f}",
+                f"{ratio:.0%}",
+                spent,
+                "met" if met else "**not met**",
+            ],
+        ]
+    )
     report += (
         f"\n\n2 worker processes (prefork); peak RSS of the worker: {rss:.0f} MB. The middle "
         "column is the service a worker runs, in one process without Celery: the row locks, "

@@ -38,12 +38,27 @@ def ensure_wrk() -> str:
 
 def start_gunicorn(workers: int) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(  # noqa: S603 - our own app
-        [sys.executable, "-m", "gunicorn", "config.wsgi",
-         "--config", "python:config.gunicorn", "--bind", "127.0.0.1:0",
-         "--workers", str(workers), "--no-control-socket", "--access-logfile", "/dev/null"],
-        cwd=common.ROOT, env=common.environment(), stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--config",
+            "python:config.gunicorn",
+            "--bind",
+            "127.0.0.1:0",
+            "--workers",
+            str(workers),
+            "--no-control-socket",
+            "--access-logfile",
+            "/dev/null",
+        ],
+        cwd=common.ROOT,
+        env=common.environment(),
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
     assert process.stderr is not None
     for line in process.stderr:
         match = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", line)
@@ -76,10 +91,21 @@ def run_wrk(
 ) -> tuple[float, float, float]:
     """Requests/s, p50 and p99 in ms."""
     out = subprocess.run(  # noqa: S603
-        [wrk, f"-t{min(connections, 2)}", f"-c{connections}", f"-d{seconds}s", "--latency",
-         "-s", str(Path(__file__).with_name(script)), url],
-        capture_output=True, text=True, check=True, env=env,
-    ).stdout  # fmt: skip
+        [
+            wrk,
+            f"-t{min(connections, 2)}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(Path(__file__).with_name(script)),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
     if not check_ok:
         return 0.0, 0.0, 0.0
     assert "Non-2xx" not in out and "Socket errors" not in out, out
@@ -112,16 +138,26 @@ def main() -> str:
     seconds = 2 if args.quick else 10
     common.seed(args.artifacts)
     names = Path(common.ROOT / "var" / "bench-names.txt")
-    names.write_text("\n".join(
-        Artifact.objects.filter(status=Status.DEPLOYED).values_list("name", flat=True)
-    ))  # fmt: skip
+    names.write_text(
+        "\n".join(Artifact.objects.filter(status=Status.DEPLOYED).values_list("name", flat=True))
+    )
     ApiToken.objects.filter(name="bench").delete()
     _, secret = ApiToken.create("bench")
     env = {**os.environ, "API_TOKEN": secret, "NAMES_FILE": str(names)}
     workers = 2 * (os.cpu_count() or 1) + 1
     server, url = start_gunicorn(workers)
-    rows = [["connections", "baseline req/s", "baseline p99 ms", "token API req/s", "ratio",
-             "p50 ms", "p99 ms", "target (64): ≥ 50%, p99 ≤ 50 ms"]]  # fmt: skip
+    rows = [
+        [
+            "connections",
+            "baseline req/s",
+            "baseline p99 ms",
+            "token API req/s",
+            "ratio",
+            "p50 ms",
+            "p99 ms",
+            "target (64): ≥ 50%, p99 ≤ 50 ms",
+        ]
+    ]
     try:
         # Warm up: every worker imports the app after it is forked, and the first requests
         # fill the caches a running service has.
@@ -135,9 +171,18 @@ def main() -> str:
                 ok = api[0] >= 0.5 * base[0] and api[2] <= 50
                 verdict = "met" if ok else "**not met**"
             ratio = f"{api[0] / base[0]:.0%}"
-            rows.append([str(connections), f"{base[0]:,.0f}", f"{base[2]:.1f}",
-                         f"{api[0]:,.0f}", ratio, f"{api[1]:.1f}", f"{api[2]:.1f}",
-                         verdict])  # fmt: skip
+            rows.append(
+                [
+                    str(connections),
+                    f"{base[0]:,.0f}",
+                    f"{base[2]:.1f}",
+                    f"{api[0]:,.0f}",
+                    ratio,
+                    f"{api[1]:.1f}",
+                    f"{api[2]:.1f}",
+                    verdict,
+                ]
+            )
         rss = peak_rss_mb(server)
     finally:
         server.terminate()

@@ -51,10 +51,15 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.spent[form.get("client_id", [""])[0]] += 1
             serial = next(self.server.serial)
-        body = json.dumps({
-            "access_token": f"AT-{serial}", "token_type": "Bearer", "expires_in": 3600,
-            "refresh_token": f"RT-{serial}", "scope": "read",
-        }).encode()  # fmt: skip
+        body = json.dumps(
+            {
+                "access_token": f"AT-{serial}",
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "refresh_token": f"RT-{serial}",
+                "scope": "read",
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

@@ -54,10 +54,12 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 # Files that hold keys or passwords; the system check warns when others may read them.
 SECRET_FILES = [
     Path(path)
-    for path in (env_str(f"{name}_FILE") for name in ("DJANGO_SECRET_KEY",
-                 "SECURITY_MATERIAL_KEYS", "ADMIN_PASSWORD"))
+    for path in (
+        env_str(f"{name}_FILE")
+        for name in ("DJANGO_SECRET_KEY", "SECURITY_MATERIAL_KEYS", "ADMIN_PASSWORD")
+    )
     if path
-]  # fmt: skip
+]
 SECRET_KEY = env_secret("DJANGO_SECRET_KEY") or ""
 # The first admin's password for `manage.py ensure_admin` (generated and printed if unset).
 ADMIN_PASSWORD = env_secret("ADMIN_PASSWORD") or ""

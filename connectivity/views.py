@@ -10,12 +10,12 @@ from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
-from connectivity import checks
+from connectivity import probes
 from connectivity.forms import ConnectivityForm
 from securitymaterial.models import Runtime
 from securitymaterial.views import posted_form
 
-PROTOCOLS = checks.PROTOCOLS
+PROTOCOLS = probes.PROTOCOLS
 
 
 @require_http_methods(["GET", "POST"])
@@ -36,7 +36,7 @@ def connectivity_tests(request: HttpRequest) -> HttpResponse:
     )
     result = None
     if request.method == "POST" and form.is_valid():
-        result = checks.run(protocol, form.artifact, form.cleaned_data, request.user)
+        result = probes.run(protocol, form.artifact, form.cleaned_data, request.user)
     response = render(
         request,
         "connectivity/tests.html",
@@ -47,7 +47,7 @@ def connectivity_tests(request: HttpRequest) -> HttpResponse:
             "runtime": runtime,
             "result": result,
         },
-        status=400 if form.is_bound and form.errors else 429 if result is checks.BUSY else 200,
+        status=400 if form.is_bound and form.errors else 429 if result is probes.BUSY else 200,
     )
     add_never_cache_headers(response)
     return response

@@ -79,11 +79,21 @@ def refresh_artifact(
 # What a refresh changes: saved alone, so the client secret is not re-encrypted and the
 # other columns are not rewritten on every refresh.
 REFRESH_FIELDS = [
-    "access_token", "refresh_token", "access_token_expires_at", "refresh_token_renewed_at",
-    "token_scope", "status", "status_reason", "error_kind", "retry_at",
-    "attempts_since_success", "failing_since", "last_attempt_at", "last_attempt_result",
+    "access_token",
+    "refresh_token",
+    "access_token_expires_at",
+    "refresh_token_renewed_at",
+    "token_scope",
+    "status",
+    "status_reason",
+    "error_kind",
+    "retry_at",
+    "attempts_since_success",
+    "failing_since",
+    "last_attempt_at",
+    "last_attempt_result",
     "next_refresh_at",
-]  # fmt: skip
+]
 # Those of them in the catalogue's table (Artifact), which the list reads.
 CATALOGUE_FIELDS = [
     name
@@ -252,5 +262,6 @@ def _notify_admins(subject: str, text: str) -> None:
         logger.warning("no admin has an e-mail address for: %s", subject)
         return
     link = f"{settings.PUBLIC_BASE_URL}/monitor/integrations/security-material/"
-    send_mail(f"Security Material: {subject}", f"{text}\n\n{link}\n", None, recipients,
-              fail_silently=True)  # fmt: skip
+    send_mail(
+        f"Security Material: {subject}", f"{text}\n\n{link}\n", None, recipients, fail_silently=True
+    )

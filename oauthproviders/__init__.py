@@ -33,5 +33,14 @@ def choices() -> list[tuple[str, str]]:
     return [(provider.id, provider.label) for provider in PROVIDERS.values()]
 
 
-__all__ = ["PROVIDERS", "ErrorClass", "Generic", "Microsoft365", "Provider", "choices",
-           "default", "get", "label"]  # fmt: skip
+__all__ = [
+    "PROVIDERS",
+    "ErrorClass",
+    "Generic",
+    "Microsoft365",
+    "Provider",
+    "choices",
+    "default",
+    "get",
+    "label",
+]

@@ -88,8 +88,10 @@ class SecurityMaterial:
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError(f"base_url must be an https:// URL, not {base_url!r}")
         if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            raise ValueError("base_url must be https:// (http:// only for localhost): the API "
-                             "token would cross the network in clear text")  # fmt: skip
+            raise ValueError(
+                "base_url must be https:// (http:// only for localhost): the API "
+                "token would cross the network in clear text"
+            )
         self.base_url = base_url.rstrip("/")
         self._api_token = api_token
         self.timeout = timeout
@@ -171,9 +173,11 @@ class SecurityMaterial:
         token = self.access_token(name)
         if protection == "tls":
             imap: imaplib.IMAP4 = imaplib.IMAP4_SSL(
-                host, port, ssl_context=context or ssl.create_default_context(),
+                host,
+                port,
+                ssl_context=context or ssl.create_default_context(),
                 timeout=self.timeout,
-            )  # fmt: skip
+            )
         else:
             imap = imaplib.IMAP4(host, port, timeout=self.timeout)
         try:

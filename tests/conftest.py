@@ -185,19 +185,35 @@ def database_snapshot() -> list[tuple[Any, ...]]:
 
 # The fast lane (`make quick`) leaves out what starts a server, a process or a browser.
 SLOW_FIXTURES = {
-    "oauth_server", "mail_oauth", "smtp_server", "imap_server", "live_server", "page",
-    "worker", "beat", "app_server", "shipped_server",
-}  # fmt: skip
+    "oauth_server",
+    "mail_oauth",
+    "smtp_server",
+    "imap_server",
+    "live_server",
+    "page",
+    "worker",
+    "beat",
+    "app_server",
+    "shipped_server",
+}
 SLOW_MODULES = {
     # processes
-    "test_access_log.py", "test_checks.py", "test_postgresql_restart.py",
-    "test_benchmarks_run.py", "test_database_outage.py", "test_redis_outage.py",
-    "test_outage_under_gunicorn.py", "test_access_token_burst.py",
+    "test_access_log.py",
+    "test_checks.py",
+    "test_postgresql_restart.py",
+    "test_benchmarks_run.py",
+    "test_database_outage.py",
+    "test_redis_outage.py",
+    "test_outage_under_gunicorn.py",
+    "test_access_token_burst.py",
     # servers on real sockets, waiting out deadlines
-    "test_client_network.py", "test_connectivity_rules.py", "test_client_rules.py",
+    "test_client_network.py",
+    "test_connectivity_rules.py",
+    "test_client_rules.py",
     # migrations run back and forth; 200 days of refreshes
-    "test_migration_to_catalogue.py", "test_refresh_over_200_days.py",
-}  # fmt: skip
+    "test_migration_to_catalogue.py",
+    "test_refresh_over_200_days.py",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -123,8 +123,10 @@ class BaseCustomParameterFormSet(forms.BaseFormSet[CustomParameterForm]):
         management API). Every row is an initial one: as "extra" rows, those equal to the
         stored ones would count as untouched and be dropped."""
         prefix = PREFIX
-        data = {f"{prefix}-TOTAL_FORMS": str(len(parameters)),
-                f"{prefix}-INITIAL_FORMS": str(len(parameters))}  # fmt: skip
+        data = {
+            f"{prefix}-TOTAL_FORMS": str(len(parameters)),
+            f"{prefix}-INITIAL_FORMS": str(len(parameters)),
+        }
         for index, parameter in enumerate(parameters):
             for key in ("key", "value", "send_as"):
                 data[f"{prefix}-{index}-{key}"] = str(parameter.get(key) or "")
@@ -132,11 +134,14 @@ class BaseCustomParameterFormSet(forms.BaseFormSet[CustomParameterForm]):
 
     def parameters(self) -> list[dict[str, str]]:
         return [
-            {"key": f.cleaned_data["key"], "value": f.cleaned_data["value"],
-             "send_as": f.cleaned_data["send_as"]}
+            {
+                "key": f.cleaned_data["key"],
+                "value": f.cleaned_data["value"],
+                "send_as": f.cleaned_data["send_as"],
+            }
             for f in self.forms
             if f.cleaned_data.get("key")
-        ]  # fmt: skip
+        ]
 
 
 CustomParameterFormSet: type[BaseCustomParameterFormSet] = forms.formset_factory(  # type: ignore[assignment]
@@ -291,8 +296,10 @@ class OAuth2ClientCredentialsForm(ArtifactForm):
         instance.custom_parameters = self.cleaned_data.get("custom_parameters", [])
 
     def deployed_notes(self) -> list[str]:
-        return ["Choose Fetch Token on it to try the settings now; otherwise the first consumer "
-                "fetches a token."]  # fmt: skip
+        return [
+            "Choose Fetch Token on it to try the settings now; otherwise the first consumer "
+            "fetches a token."
+        ]
 
     def saved_fields(self) -> list[str]:
         return [*super().saved_fields(), "custom_parameters_json"]

@@ -21,11 +21,26 @@ RESERVED_PARAMETER_KEYS = frozenset({"client_id", "client_secret", "grant_type"}
 # Headers a custom header may not be: those the service sets itself (requests would drop
 # or override Accept and User-Agent silently), and the hop-by-hop and framing headers, which
 # would change how the request is carried (RFC 9110 §7.6.1, RFC 9112 §6).
-RESERVED_HEADERS = frozenset({
-    "authorization", "content-type", "content-length", "host", "accept", "user-agent",
-    "accept-encoding", "transfer-encoding", "connection", "keep-alive", "te", "trailer",
-    "upgrade", "expect", "proxy-authorization", "proxy-connection",
-})  # fmt: skip
+RESERVED_HEADERS = frozenset(
+    {
+        "authorization",
+        "content-type",
+        "content-length",
+        "host",
+        "accept",
+        "user-agent",
+        "accept-encoding",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+        "proxy-authorization",
+        "proxy-connection",
+    }
+)
 # Parameters with a field of their own: a custom one would override what the page shows.
 FIELD_PARAMETERS = {"scope": "Scope", "resource": "Resource", "audience": "Audience"}
 # After a failed token request, consumers wait this long before the next one is tried:

@@ -25,10 +25,15 @@ TOKEN_URL = "https://auth.example.com/token"
 def deployed(make_artifact: Any) -> OAuth2AuthorizationCode:
     now = timezone.now()
     artifact: OAuth2AuthorizationCode = make_artifact(
-        status=Status.DEPLOYED, access_token="AT-live", refresh_token="RT-1",
-        user_name="mailer@example.com", refresh_token_expiry_days=90, token_scope="read",
-        access_token_expires_at=now + timedelta(hours=1), refresh_token_renewed_at=now,
-    )  # fmt: skip
+        status=Status.DEPLOYED,
+        access_token="AT-live",
+        refresh_token="RT-1",
+        user_name="mailer@example.com",
+        refresh_token_expiry_days=90,
+        token_scope="read",
+        access_token_expires_at=now + timedelta(hours=1),
+        refresh_token_renewed_at=now,
+    )
     return artifact
 
 
@@ -67,8 +72,9 @@ def test_an_expiring_token_is_refreshed_on_demand(deployed: OAuth2AuthorizationC
         access_token_expires_at=now + timedelta(seconds=60),
         refresh_token_renewed_at=now - timedelta(minutes=59),
     )
-    responses.post(TOKEN_URL, json={"access_token": "AT-new", "token_type": "Bearer",
-                                    "expires_in": 3600})  # fmt: skip
+    responses.post(
+        TOKEN_URL, json={"access_token": "AT-new", "token_type": "Bearer", "expires_in": 3600}
+    )
     _, secret = ApiToken.create("mailer")
     assert get(secret, min_valid_seconds=300).json()["access_token"] == "AT-new"
     assert len(responses.calls) == 1
@@ -154,9 +160,14 @@ def test_an_unreachable_provider_without_a_valid_token_is_503_with_retry_after(
 
 @pytest.mark.parametrize(
     "params",
-    [{"runtime": "moon"}, {"min_valid_seconds": "-1"}, {"min_valid_seconds": "²"},
-     {"min_valid_seconds": "9" * 5000}, {"min_valid_seconds": "86401"}],
-)  # fmt: skip
+    [
+        {"runtime": "moon"},
+        {"min_valid_seconds": "-1"},
+        {"min_valid_seconds": "²"},
+        {"min_valid_seconds": "9" * 5000},
+        {"min_valid_seconds": "86401"},
+    ],
+)
 def test_bad_parameters_are_400_with_a_message(
     deployed: OAuth2AuthorizationCode, params: dict[str, str]
 ) -> None:
@@ -168,8 +179,9 @@ def test_bad_parameters_are_400_with_a_message(
 
 def test_create_api_token_prints_the_token_alone_on_the_last_line(db: None) -> None:
     out = StringIO()
-    call_command("create_api_token", "cli-made", "--artifact", "Generic_App", stdout=out,
-                 stderr=StringIO())  # fmt: skip
+    call_command(
+        "create_api_token", "cli-made", "--artifact", "Generic_App", stdout=out, stderr=StringIO()
+    )
     secret = out.getvalue().strip().splitlines()[-1]
     token = ApiToken.authenticate(secret)
     assert token is not None and token.artifact_names == ["Generic_App"]
@@ -210,8 +222,12 @@ def test_no_token_reaches_the_log(
         access_token_expires_at=timezone.now() + timedelta(seconds=30),
         refresh_token_renewed_at=timezone.now() - timedelta(hours=1),
     )
-    fresh = {"access_token": "AT-fresh-7f3a", "token_type": "Bearer", "expires_in": 3600,
-             "refresh_token": "RT-fresh-91c2"}  # fmt: skip
+    fresh = {
+        "access_token": "AT-fresh-7f3a",
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "refresh_token": "RT-fresh-91c2",
+    }
     responses.post(TOKEN_URL, json=fresh)
     _, secret = ApiToken.create("mailer")
     assert get(secret).status_code == 200

@@ -57,12 +57,17 @@ def test_a_burst_for_an_expiring_token_makes_one_refresh(
     )
     now = timezone.now()
     make_artifact(
-        name="Busy_Mailer", client_id="burst", client_secret="burst-secret",
-        token_service_url=f"{oauth_server.url}/o/token/", status=Status.DEPLOYED,
-        access_token="AT-old", refresh_token=oauth_server.issue_refresh_token("burst"),
-        refresh_token_expiry_days=90, refresh_token_renewed_at=now - timedelta(minutes=59),
+        name="Busy_Mailer",
+        client_id="burst",
+        client_secret="burst-secret",
+        token_service_url=f"{oauth_server.url}/o/token/",
+        status=Status.DEPLOYED,
+        access_token="AT-old",
+        refresh_token=oauth_server.issue_refresh_token("burst"),
+        refresh_token_expiry_days=90,
+        refresh_token_renewed_at=now - timedelta(minutes=59),
         access_token_expires_at=now + timedelta(seconds=60),
-    )  # fmt: skip
+    )
     _, secret = ApiToken.create("burst-clients")
     answers = burst(f"{app_server}/api/v1/security-material/Busy_Mailer/access-token", secret)
     assert len(answers) == CLIENTS
@@ -76,13 +81,19 @@ def test_fifty_consumers_of_a_client_credentials_artifact_cause_one_token_reques
     app_server: str, oauth_server: OAuthServer, db: None
 ) -> None:
     oauth_server.register_client(
-        "cc-burst", "cc-burst-secret", "http://localhost/unused", auth_method="body",
+        "cc-burst",
+        "cc-burst-secret",
+        "http://localhost/unused",
+        auth_method="body",
         grant="client-credentials",
-    )  # fmt: skip
+    )
     OAuth2ClientCredentials.objects.create(
-        name="Busy_Client", token_service_url=f"{oauth_server.url}/o/token/",
-        client_id="cc-burst", client_secret="cc-burst-secret", scope="read",
-    )  # fmt: skip
+        name="Busy_Client",
+        token_service_url=f"{oauth_server.url}/o/token/",
+        client_id="cc-burst",
+        client_secret="cc-burst-secret",
+        scope="read",
+    )
     _, secret = ApiToken.create("cc-burst-clients")
     url = f"{app_server}/api/v1/security-material/Busy_Client/access-token"
     answers = burst(url, secret, consumers=50)

@@ -32,9 +32,11 @@ def test_an_authorization_header_without_the_bearer_scheme_is_logged_nowhere(
 
 
 def test_an_unexpected_error_is_json_without_a_traceback_in_debug_mode(
-    make_artifact: Any, settings: Any, monkeypatch: pytest.MonkeyPatch,
+    make_artifact: Any,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     settings.DEBUG = True
     make_artifact()
     _, secret = ApiToken.create("consumer")

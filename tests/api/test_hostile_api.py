@@ -35,10 +35,12 @@ def post(client: Client, path: str, body: bytes | str) -> object:
         ('{"name": "Key_1", "value": "v"} trailing', "extra data at line 1, column 33"),
         ('{"name": "Key_1", "value": "v"', "expecting"),
         ("[" * 100_000 + "]" * 100_000, "nested more than 20 levels"),
-        ('{"name": "Key_1", "value": "v", "description": ' + "[" * 30 + "]" * 30 + "}",
-         "nested more than 20 levels"),
+        (
+            '{"name": "Key_1", "value": "v", "description": ' + "[" * 30 + "]" * 30 + "}",
+            "nested more than 20 levels",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_body_that_is_not_json_we_can_take_is_a_400_saying_why(
     manager: Client, body: bytes | str, reason: str
 ) -> None:
@@ -84,9 +86,10 @@ def test_a_change_of_name_is_refused_not_ignored(manager: Client) -> None:
     SecureParameter.objects.create(name="Key_1", value="v")
     before = database_snapshot()
     response = manager.put(
-        f"{BASE}/secure-parameter/Key_1", json.dumps({"name": "Key_2"}),
+        f"{BASE}/secure-parameter/Key_1",
+        json.dumps({"name": "Key_2"}),
         content_type="application/json",
-    )  # fmt: skip
+    )
     assert response.status_code == 400
     assert response.json()["errors"]["name"] == [
         "The name cannot be changed: integrations find the artifact by it."
@@ -182,8 +185,12 @@ def test_the_api_tokens_page_says_what_to_change(
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-KINDS = ["user-credentials", "secure-parameter", "oauth2-client-credentials",
-         "oauth2-authorization-code"]  # fmt: skip
+KINDS = [
+    "user-credentials",
+    "secure-parameter",
+    "oauth2-client-credentials",
+    "oauth2-authorization-code",
+]
 HOSTILE_TEXT = st.text(max_size=40) | st.sampled_from(
     ["\ud800", "a\udfffb", "\x00", "x\x00y", "\u202e", "\ufeff", "9" * 5000, "", " "]
 )
@@ -194,10 +201,24 @@ HOSTILE_VALUE = st.recursive(
     max_leaves=8,
 )
 FIELD = st.sampled_from(
-    ["name", "description", "value", "user", "password", "token_service_url", "client_id",
-     "client_secret", "scope", "custom_parameters", "refresh_token_expiry_days", "tenant",
-     "provider", "use_pkce", "send_as"]
-)  # fmt: skip
+    [
+        "name",
+        "description",
+        "value",
+        "user",
+        "password",
+        "token_service_url",
+        "client_id",
+        "client_secret",
+        "scope",
+        "custom_parameters",
+        "refresh_token_expiry_days",
+        "tenant",
+        "provider",
+        "use_pkce",
+        "send_as",
+    ]
+)
 
 
 def _dumps(body: object) -> str:
@@ -211,8 +232,11 @@ def _dumps(body: object) -> str:
     return text
 
 
-@settings(max_examples=fuzz_examples(150), deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=fuzz_examples(150),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     st.sampled_from(KINDS),
     st.sampled_from(["post", "put"]),

@@ -21,23 +21,33 @@ SECRETS = ("pw-Plain-1", "param-Plain-2", "cc-Plain-3", "ac-Plain-4")
 
 CREATE = {
     "user-credentials": {
-        "name": "Billing_User", "credential_kind": "successfactors", "company_id": "ACME",
-        "user": "billing", "password": SECRETS[0],
+        "name": "Billing_User",
+        "credential_kind": "successfactors",
+        "company_id": "ACME",
+        "user": "billing",
+        "password": SECRETS[0],
     },
     "secure-parameter": {"name": "Api_Key", "description": "for the ERP", "value": SECRETS[1]},
     "oauth2-client-credentials": {
-        "name": "Billing_Client", "token_service_url": "https://auth.example.com/token",
-        "client_id": "billing", "client_secret": SECRETS[2], "client_authentication": "header",
-        "content_type": "application/json", "scope": "read",
+        "name": "Billing_Client",
+        "token_service_url": "https://auth.example.com/token",
+        "client_id": "billing",
+        "client_secret": SECRETS[2],
+        "client_authentication": "header",
+        "content_type": "application/json",
+        "scope": "read",
         "custom_parameters": [{"key": "X-Tenant", "value": "t1", "send_as": "header"}],
     },
     "oauth2-authorization-code": {
-        "name": "Mailer", "provider": "generic",
+        "name": "Mailer",
+        "provider": "generic",
         "authorization_url": "https://auth.example.com/authorize",
-        "token_service_url": "https://auth.example.com/token", "client_id": "mailer",
-        "client_secret": SECRETS[3], "scope": "read",
+        "token_service_url": "https://auth.example.com/token",
+        "client_id": "mailer",
+        "client_secret": SECRETS[3],
+        "scope": "read",
     },
-}  # fmt: skip
+}
 EXPECTED_STATUS = {
     "user-credentials": "Deployed",
     "secure-parameter": "Deployed",
@@ -54,9 +64,10 @@ def manager(db: None) -> Client:
 
 def send(client: Client, method: str, path: str, body: Any = None) -> Any:
     return getattr(client, method)(
-        BASE + path, json.dumps(body) if body is not None else None,
+        BASE + path,
+        json.dumps(body) if body is not None else None,
         content_type="application/json",
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize("kind", list(CREATE))
@@ -92,9 +103,15 @@ def test_each_type_is_created_read_changed_and_deleted_with_secrets_write_only(
     if kind == "oauth2-client-credentials":  # and keeps the parameters it did not mention
         assert artifact.custom_parameters == CREATE[kind]["custom_parameters"]
     if kind == "oauth2-client-credentials":  # so does a parameter sent back as read
-        kept = send(manager, "put", f"/{kind}/{name}", {
-            "client_secret": SECRETS[2], "custom_parameters": body["custom_parameters"],
-        })  # fmt: skip
+        kept = send(
+            manager,
+            "put",
+            f"/{kind}/{name}",
+            {
+                "client_secret": SECRETS[2],
+                "custom_parameters": body["custom_parameters"],
+            },
+        )
         assert kept.status_code == 200, kept.content
         assert Artifact.objects.get(name=name).typed().custom_parameters[0]["value"] == "t1"
 
@@ -125,21 +142,40 @@ def test_a_name_taken_by_any_type_in_any_case_is_a_conflict(manager: Client) -> 
     ("kind", "body", "field"),
     [
         ("user-credentials", {"name": "U1", "user": "u"}, "password"),
-        ("user-credentials", {"name": "U1", "user": "u", "password": "p",
-                              "credential_kind": "successfactors"}, "company_id"),
+        (
+            "user-credentials",
+            {"name": "U1", "user": "u", "password": "p", "credential_kind": "successfactors"},
+            "company_id",
+        ),
         ("secure-parameter", {"name": "S1", "value": "x" * 4097}, "value"),
-        ("oauth2-client-credentials", {**CREATE["oauth2-client-credentials"],
-                                       "token_service_url": "ftp://x"}, "token_service_url"),
-        ("oauth2-client-credentials", {**CREATE["oauth2-client-credentials"], "custom_parameters":
-                                       [{"key": "client_secret", "value": "v"}]},
-         "custom_parameters.0.key"),
-        ("oauth2-client-credentials", {**CREATE["oauth2-client-credentials"], "custom_parameters":
-                                       [{"key": f"k{i}"} for i in range(21)]}, "custom_parameters"),
-        ("oauth2-authorization-code", {**CREATE["oauth2-authorization-code"],
-                                       "refresh_token_expiry_days": 1},
-         "refresh_token_expiry_days"),
+        (
+            "oauth2-client-credentials",
+            {**CREATE["oauth2-client-credentials"], "token_service_url": "ftp://x"},
+            "token_service_url",
+        ),
+        (
+            "oauth2-client-credentials",
+            {
+                **CREATE["oauth2-client-credentials"],
+                "custom_parameters": [{"key": "client_secret", "value": "v"}],
+            },
+            "custom_parameters.0.key",
+        ),
+        (
+            "oauth2-client-credentials",
+            {
+                **CREATE["oauth2-client-credentials"],
+                "custom_parameters": [{"key": f"k{i}"} for i in range(21)],
+            },
+            "custom_parameters",
+        ),
+        (
+            "oauth2-authorization-code",
+            {**CREATE["oauth2-authorization-code"], "refresh_token_expiry_days": 1},
+            "refresh_token_expiry_days",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_input_gets_field_errors_and_changes_nothing(
     manager: Client, kind: str, body: dict[str, Any], field: str
 ) -> None:
@@ -232,8 +268,11 @@ JSON_VALUE = (
 )
 
 
-@settings(max_examples=fuzz_examples(120), deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=fuzz_examples(120),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(st.sampled_from(list(CREATE)), st.dictionaries(st.text(max_size=30), JSON_VALUE, max_size=4))
 def test_hostile_json_is_refused_or_created_never_a_500(
     manager: Client, kind: str, changes: dict[str, Any]

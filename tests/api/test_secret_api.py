@@ -13,9 +13,12 @@ from securitymaterial.models import AuditEntry, SecureParameter, UserCredentials
 @pytest.fixture
 def stored(db: None) -> None:
     UserCredentials.objects.create(
-        name="Erp_User", user="erp", password="pw-Secret 1", credential_kind="successfactors",
+        name="Erp_User",
+        user="erp",
+        password="pw-Secret 1",
+        credential_kind="successfactors",
         company_id="ACME",
-    )  # fmt: skip
+    )
     SecureParameter.objects.create(name="Erp_Key", value="key-Secret-2")
 
 
@@ -31,9 +34,13 @@ def test_user_credentials_and_secure_parameters_are_handed_out_and_audited(
     user = client.get("/api/v1/security-material/erp_user")  # names match in any case
     assert user.status_code == 200 and "no-store" in user["Cache-Control"]
     assert user.json() == {
-        "name": "Erp_User", "type": "user-credentials", "user": "erp",
-        "password": "pw-Secret 1", "company_id": "ACME", "value": None,
-    }  # fmt: skip
+        "name": "Erp_User",
+        "type": "user-credentials",
+        "user": "erp",
+        "password": "pw-Secret 1",
+        "company_id": "ACME",
+        "value": None,
+    }
     value = client.get("/api/v1/security-material/Erp_Key").json()
     assert value["value"] == "key-Secret-2" and value["password"] is None
     reads = AuditEntry.objects.filter(action=AuditEntry.Action.SECRET_READ)

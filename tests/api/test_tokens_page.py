@@ -34,9 +34,15 @@ def test_a_new_token_is_shown_once_and_stored_as_a_hash(
     manager: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    response = manager.post(PAGE, {"name": "invoice-mailer", "runtime": "cloud",
-                                   "artifacts": "M365_Mailer, Other",
-                                   "can_consume": "on"})  # fmt: skip
+    response = manager.post(
+        PAGE,
+        {
+            "name": "invoice-mailer",
+            "runtime": "cloud",
+            "artifacts": "M365_Mailer, Other",
+            "can_consume": "on",
+        },
+    )
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     page = response.content.decode()
@@ -67,11 +73,13 @@ def test_revoking_stops_the_token_and_is_audited(manager: Client) -> None:
 
 @pytest.mark.parametrize(
     ("data", "message"),
-    [({"name": ""}, "This field is required."),
-     ({"name": "two words"}, "names the token by it"),
-     ({"name": "ok", "runtime": "moon"}, "Choose a runtime from the list."),
-     ({"name": "ok", "artifacts": "good bad/name"}, "is not an artifact name")],
-)  # fmt: skip
+    [
+        ({"name": ""}, "This field is required."),
+        ({"name": "two words"}, "names the token by it"),
+        ({"name": "ok", "runtime": "moon"}, "Choose a runtime from the list."),
+        ({"name": "ok", "artifacts": "good bad/name"}, "is not an artifact name"),
+    ],
+)
 def test_bad_input_is_refused_and_nothing_is_created(
     manager: Client, data: dict[str, str], message: str
 ) -> None:

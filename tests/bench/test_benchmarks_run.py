@@ -18,12 +18,22 @@ def test_every_benchmark_runs_and_reports_its_ratios() -> None:
     env.pop("DATABASE_URL", None)
     result = subprocess.run(
         [sys.executable, "-m", "bench.run", "--artifacts", "300", "--quick"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = (ROOT / "bench" / "results-quick.md").read_text()
-    for section in ("Token API", "List page", "Refresh throughput", "Beat scheduling",
-                    "Crypto and key rotation"):  # fmt: skip
+    for section in (
+        "Token API",
+        "List page",
+        "Refresh throughput",
+        "Beat scheduling",
+        "Crypto and key rotation",
+    ):
         assert f"## {section}" in report
     assert report.count("| ratio |") >= 3 and "each refreshed once | target" in report
     assert "| yes |" in report  # every artifact refreshed exactly once, even in the smoke run

@@ -33,11 +33,17 @@ def xoauth2_b64() -> str:
 @pytest.fixture
 def mailer(make_artifact: Any) -> OAuth2AuthorizationCode:
     artifact: OAuth2AuthorizationCode = make_artifact(
-        name="M365_Mailer", provider="microsoft365", tenant="contoso.onmicrosoft.com",
-        status=Status.DEPLOYED, access_token=TOKEN, refresh_token="RT-1", user_name=USER,
+        name="M365_Mailer",
+        provider="microsoft365",
+        tenant="contoso.onmicrosoft.com",
+        status=Status.DEPLOYED,
+        access_token=TOKEN,
+        refresh_token="RT-1",
+        user_name=USER,
         access_token_expires_at=timezone.now() + timedelta(hours=1),
-        refresh_token_renewed_at=timezone.now(), refresh_token_expiry_days=90,
-    )  # fmt: skip
+        refresh_token_renewed_at=timezone.now(),
+        refresh_token_expiry_days=90,
+    )
     return artifact
 
 
@@ -100,8 +106,13 @@ def smtp_quoting(*replies: Callable[[bytes], bytes], starttls: bool = False) -> 
 
 
 def send(client: Client, tab: str, **data: Any) -> Any:
-    form = {"authentication": "oauth2-authorization-code", "credential_name": "M365_Mailer",
-            "host": "127.0.0.1", "protection": "none", **data}  # fmt: skip
+    form = {
+        "authentication": "oauth2-authorization-code",
+        "credential_name": "M365_Mailer",
+        "host": "127.0.0.1",
+        "protection": "none",
+        **data,
+    }
     return client.post(f"{PAGE}?tab={tab}", form)
 
 
@@ -112,9 +123,12 @@ def assert_no_part_of_the_token(page: str) -> None:
 
 
 def test_an_operator_tests_only_the_providers_mail_hosts_and_those_listed(
-    operator: Client, admin_client: Client, mailer: OAuth2AuthorizationCode,
-    serve: Callable[[Script], int], settings: Any,
-) -> None:  # fmt: skip
+    operator: Client,
+    admin_client: Client,
+    mailer: OAuth2AuthorizationCode,
+    serve: Callable[[Script], int],
+    settings: Any,
+) -> None:
     settings.CONNECTIVITY_ALLOWED_HOSTS = []
     port = serve(smtp_quoting(lambda blob: b"535 no\r\n"))
     refused = send(operator, "smtp", port=port)
@@ -211,9 +225,11 @@ def test_a_server_that_talks_without_end_fills_no_page(
 
 
 def test_the_test_connects_to_the_address_that_was_checked(
-    admin_client: Client, mailer: OAuth2AuthorizationCode, serve: Callable[[Script], int],
+    admin_client: Client,
+    mailer: OAuth2AuthorizationCode,
+    serve: Callable[[Script], int],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     """DNS rebinding: the name answers 127.0.0.1 when checked and 127.0.0.2 (nobody there)
     afterwards; the test still reaches the server on the address it checked."""
     real = socket.getaddrinfo
@@ -226,8 +242,9 @@ def test_the_test_connects_to_the_address_that_was_checked(
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     port = serve(smtp_quoting(lambda blob: b"235 ok\r\n"))
-    page = send(admin_client, "smtp", host="mail.rebind.test", port=port,
-                protection="starttls").content.decode()  # fmt: skip
+    page = send(
+        admin_client, "smtp", host="mail.rebind.test", port=port, protection="starttls"
+    ).content.decode()
     assert "S: 220 scripted ESMTP" in page  # reached the checked address
     assert "does not offer that over this connection" in page
 
@@ -235,8 +252,7 @@ def test_the_test_connects_to_the_address_that_was_checked(
 def test_a_host_that_does_not_resolve_is_refused_before_anything(
     admin_client: Client, mailer: OAuth2AuthorizationCode
 ) -> None:
-    response = send(admin_client, "smtp", host="nowhere.invalid", port=587,
-                    protection="starttls")  # fmt: skip
+    response = send(admin_client, "smtp", host="nowhere.invalid", port=587, protection="starttls")
     assert response.status_code == 400
     assert response.context["form"].errors["host"] == [
         "The host name nowhere.invalid could not be resolved."
@@ -245,14 +261,16 @@ def test_a_host_that_does_not_resolve_is_refused_before_anything(
 
 
 def test_a_server_that_sends_bytes_slowly_is_cut_off_at_the_deadline(
-    admin_client: Client, mailer: OAuth2AuthorizationCode, serve: Callable[[Script], int],
+    admin_client: Client,
+    mailer: OAuth2AuthorizationCode,
+    serve: Callable[[Script], int],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     import time
 
-    from connectivity import checks
+    from connectivity import probes
 
-    monkeypatch.setattr(checks, "DEADLINE", 2.0)
+    monkeypatch.setattr(probes, "DEADLINE", 2.0)
 
     def trickle(self: socketserver.StreamRequestHandler) -> None:
         for byte in b"220 slow banner that never ends":
@@ -269,10 +287,10 @@ def test_a_server_that_sends_bytes_slowly_is_cut_off_at_the_deadline(
 def test_while_a_test_runs_another_is_refused_so_tests_cannot_take_every_worker(
     admin_client: Client, mailer: OAuth2AuthorizationCode, serve: Callable[[Script], int]
 ) -> None:
-    from connectivity import checks
+    from connectivity import probes
 
     port = serve(smtp_quoting(lambda blob: b"235 ok\r\n"))
-    with checks.one_at_a_time() as mine:  # another worker's test, running
+    with probes.one_at_a_time() as mine:  # another worker's test, running
         assert mine
         busy = send(admin_client, "smtp", port=port)
     assert busy.status_code == 429
@@ -295,9 +313,12 @@ def test_while_a_test_runs_another_is_refused_so_tests_cannot_take_every_worker(
     ],
 )
 def test_a_credential_name_that_cannot_be_used_says_why_without_echoing_it_all(
-    admin_client: Client, mailer: OAuth2AuthorizationCode, make_artifact: Any,
-    name: str, message: str,
-) -> None:  # fmt: skip
+    admin_client: Client,
+    mailer: OAuth2AuthorizationCode,
+    make_artifact: Any,
+    name: str,
+    message: str,
+) -> None:
     make_artifact(name="Unauthorized_One")
     make_artifact(name="Edge_One", runtime="edge", status=Status.DEPLOYED)
     response = send(admin_client, "smtp", port=25, credential_name=name)
@@ -344,9 +365,13 @@ def smtp_greeting(self: socketserver.StreamRequestHandler) -> None:
     ],
 )
 def test_the_other_protocol_on_the_port_is_named_in_plain_words(
-    admin_client: Client, mailer: OAuth2AuthorizationCode, serve: Callable[[Script], int],
-    tab: str, script: Script, outcome: str,
-) -> None:  # fmt: skip
+    admin_client: Client,
+    mailer: OAuth2AuthorizationCode,
+    serve: Callable[[Script], int],
+    tab: str,
+    script: Script,
+    outcome: str,
+) -> None:
     page = send(admin_client, tab, port=serve(script)).content.decode()
     assert outcome in page
     for internal in ("b&#x27;", "(-1,", "=&gt;", ".."):

@@ -19,8 +19,13 @@ PAGE = "/monitor/integrations/connectivity-tests/"
 
 
 def send(client: Client, tab: str, **data: Any) -> Any:
-    form = {"authentication": "oauth2-authorization-code", "credential_name": "M365_Mailer",
-            "host": "127.0.0.1", "protection": "none", **data}  # fmt: skip
+    form = {
+        "authentication": "oauth2-authorization-code",
+        "credential_name": "M365_Mailer",
+        "host": "127.0.0.1",
+        "protection": "none",
+        **data,
+    }
     return client.post(f"{PAGE}?tab={tab}", form)
 
 
@@ -31,9 +36,12 @@ def secrets_of(name: str = "M365_Mailer") -> list[str]:
 
 
 def test_smtp_signs_in_sends_a_test_message_and_shows_a_clean_transcript(
-    admin_client: Client, mail_oauth: OAuthServer, make_artifact: Any,
-    smtp_server: SubmissionServer, maildirs: Any,
-) -> None:  # fmt: skip
+    admin_client: Client,
+    mail_oauth: OAuthServer,
+    make_artifact: Any,
+    smtp_server: SubmissionServer,
+    maildirs: Any,
+) -> None:
     mailer(mail_oauth, make_artifact)
     response = send(admin_client, "smtp", port=smtp_server.port, send_to=MAILBOX)
     page = response.content.decode()
@@ -64,9 +72,12 @@ def test_imap_signs_in_and_counts_the_inbox(
 
 
 def test_a_revoked_token_fails_in_plain_words(
-    admin_client: Client, mail_oauth: OAuthServer, make_artifact: Any,
-    smtp_server: SubmissionServer, imap_server: ImapServer,
-) -> None:  # fmt: skip
+    admin_client: Client,
+    mail_oauth: OAuthServer,
+    make_artifact: Any,
+    smtp_server: SubmissionServer,
+    imap_server: ImapServer,
+) -> None:
     mailer(mail_oauth, make_artifact)
     send(admin_client, "smtp", port=smtp_server.port)  # fetches a fresh token
     mail_oauth.revoke_access_token(OAuth2AuthorizationCode.objects.get().access_token)
@@ -92,17 +103,23 @@ def test_a_closed_port_and_an_unauthorized_artifact_fail_clearly(
 
 @pytest.mark.parametrize(
     ("data", "field", "message"),
-    [({"host": "smtp.example.com", "port": "25"}, "protection", "None is only for a server"),
-     ({"host": "bad host!", "port": "25"}, "host", "Enter a host name"),
-     ({"port": "0"}, "port", "greater than or equal to 1"),
-     ({"port": "²"}, "port", "Enter a port number"),
-     ({"port": "25", "credential_name": "Nope"}, "credential_name", "is named “Nope”"),
-     ({"port": "25", "send_to": "not-an-address"}, "send_to", "valid email")],
-)  # fmt: skip
+    [
+        ({"host": "smtp.example.com", "port": "25"}, "protection", "None is only for a server"),
+        ({"host": "bad host!", "port": "25"}, "host", "Enter a host name"),
+        ({"port": "0"}, "port", "greater than or equal to 1"),
+        ({"port": "²"}, "port", "Enter a port number"),
+        ({"port": "25", "credential_name": "Nope"}, "credential_name", "is named “Nope”"),
+        ({"port": "25", "send_to": "not-an-address"}, "send_to", "valid email"),
+    ],
+)
 def test_bad_input_is_refused_next_to_the_field(
-    admin_client: Client, mail_oauth: OAuthServer, make_artifact: Any,
-    data: dict[str, str], field: str, message: str,
-) -> None:  # fmt: skip
+    admin_client: Client,
+    mail_oauth: OAuthServer,
+    make_artifact: Any,
+    data: dict[str, str],
+    field: str,
+    message: str,
+) -> None:
     mailer(mail_oauth, make_artifact)
     response = send(admin_client, "smtp", **data)
     assert response.status_code == 400
@@ -121,7 +138,7 @@ def test_it_needs_the_change_permission_and_a_known_tab(
 def test_microsofts_smtp_auth_disabled_answer_is_explained() -> None:
     import smtplib
 
-    from connectivity.checks import _explain_smtp
+    from connectivity.probes import _explain_smtp
 
     error = smtplib.SMTPAuthenticationError(
         535,

@@ -75,31 +75,55 @@ def signed_in(page: Page, live_server: Any, transactional_db: None, csp_violatio
 def artifacts() -> dict[str, Any]:
     now = timezone.now()
     common = {
-        "provider": "generic", "authorization_url": "https://auth.example.com/authorize",
-        "token_service_url": "https://auth.example.com/token", "client_id": "client-1",
-        "client_secret": "s3cret", "scope": "read", "user_name": "mailer@example.com",
-    }  # fmt: skip
+        "provider": "generic",
+        "authorization_url": "https://auth.example.com/authorize",
+        "token_service_url": "https://auth.example.com/token",
+        "client_id": "client-1",
+        "client_secret": "s3cret",
+        "scope": "read",
+        "user_name": "mailer@example.com",
+    }
     deployed = OAuth2AuthorizationCode.objects.create(
-        name="Deployed_App", status=Status.DEPLOYED, access_token="AT", refresh_token="RT",
-        access_token_expires_at=now + timedelta(hours=1), refresh_token_renewed_at=now,
-        refresh_token_expiry_days=90, authorized_at=now, last_attempt_at=now,
-        last_attempt_result="Refreshed", **common,
-    )  # fmt: skip
+        name="Deployed_App",
+        status=Status.DEPLOYED,
+        access_token="AT",
+        refresh_token="RT",
+        access_token_expires_at=now + timedelta(hours=1),
+        refresh_token_renewed_at=now,
+        refresh_token_expiry_days=90,
+        authorized_at=now,
+        last_attempt_at=now,
+        last_attempt_result="Refreshed",
+        **common,
+    )
     broken = OAuth2AuthorizationCode.objects.create(
-        name="Broken_App", status=Status.ERROR, error_kind="reauthorize",
-        status_reason="The grant was revoked. Choose Authorize to sign in again.", **common,
-    )  # fmt: skip
+        name="Broken_App",
+        status=Status.ERROR,
+        error_kind="reauthorize",
+        status_reason="The grant was revoked. Choose Authorize to sign in again.",
+        **common,
+    )
     new = OAuth2AuthorizationCode.objects.create(name="New_App", **common)
     user = UserCredentials.objects.create(name="Erp_User", user="erp", password="pw")
     parameter = SecureParameter.objects.create(name="Erp_Key", value="v")
     client = OAuth2ClientCredentials.objects.create(
-        name="Erp_Client", token_service_url="https://auth.example.com/token", client_id="c",
-        client_secret="s", status=Status.ERROR, error_kind="transient",
+        name="Erp_Client",
+        token_service_url="https://auth.example.com/token",
+        client_id="c",
+        client_secret="s",
+        status=Status.ERROR,
+        error_kind="transient",
         status_reason="The Token Service URL could not be reached.",
         custom_parameters_json='[{"key": "X-Api", "value": "1", "send_as": "header"}]',
-    )  # fmt: skip
-    return {"deployed": deployed, "broken": broken, "new": new, "user": user,
-            "parameter": parameter, "client": client}  # fmt: skip
+    )
+    return {
+        "deployed": deployed,
+        "broken": broken,
+        "new": new,
+        "user": user,
+        "parameter": parameter,
+        "client": client,
+    }
 
 
 def test_every_page_passes_wcag_2_1_a_and_aa_and_keeps_to_the_csp(
@@ -128,8 +152,11 @@ def test_every_page_passes_wcag_2_1_a_and_aa_and_keeps_to_the_csp(
             f"{base}/monitor/integrations/security-material/?type=user-credentials"
         ),
     }
-    for kind, key in (("user-credentials", "user"), ("secure-parameter", "parameter"),
-                      ("oauth2-client-credentials", "client")):  # fmt: skip
+    for kind, key in (
+        ("user-credentials", "user"),
+        ("secure-parameter", "parameter"),
+        ("oauth2-client-credentials", "client"),
+    ):
         item = f"{base}/monitor/integrations/security-material/{made[key].pk}"
         pages[f"Add {kind}"] = f"{base}/monitor/integrations/security-material/add/{kind}/"
         pages[f"detail of {kind}"] = f"{item}/"
@@ -140,8 +167,12 @@ def test_every_page_passes_wcag_2_1_a_and_aa_and_keeps_to_the_csp(
         problems += violations(page, what)
 
     # Pages with what an action leaves on them: field errors, a new API token, an outcome.
-    for form in ("Add form", "Add user-credentials", "Add secure-parameter",
-                 "Add oauth2-client-credentials"):  # fmt: skip
+    for form in (
+        "Add form",
+        "Add user-credentials",
+        "Add secure-parameter",
+        "Add oauth2-client-credentials",
+    ):
         page.goto(pages[form])
         page.get_by_role("button", name="Deploy").click()
         problems += violations(page, f"{form} with errors")
@@ -159,8 +190,11 @@ def test_every_page_passes_wcag_2_1_a_and_aa_and_keeps_to_the_csp(
 
     # The Django admin's pages are Django's (not held to our axe rules), but the CSP holds.
     pk = made["deployed"].pk
-    for url in ("/admin/", "/admin/securitymaterial/oauth2authorizationcode/",
-                f"/admin/securitymaterial/oauth2authorizationcode/{pk}/change/"):  # fmt: skip
+    for url in (
+        "/admin/",
+        "/admin/securitymaterial/oauth2authorizationcode/",
+        f"/admin/securitymaterial/oauth2authorizationcode/{pk}/change/",
+    ):
         page.goto(f"{base}{url}")
     page.goto(pages["Add form"])
     page.get_by_label("Tenant").fill("contoso.onmicrosoft.com")  # the form's script runs

@@ -25,9 +25,14 @@ def run_check(page: Page, tab: str, port: int) -> None:
 
 
 def test_smtp_and_imap_succeed_and_a_revoked_token_fails_clearly(
-    page: Page, live_server: Any, mail_oauth: OAuthServer, make_artifact: Any,
-    smtp_server: SubmissionServer, imap_server: ImapServer, screenshot_dir: Path,
-) -> None:  # fmt: skip
+    page: Page,
+    live_server: Any,
+    mail_oauth: OAuthServer,
+    make_artifact: Any,
+    smtp_server: SubmissionServer,
+    imap_server: ImapServer,
+    screenshot_dir: Path,
+) -> None:
     artifact = mailer(mail_oauth, make_artifact)  # made by ada, who may change artifacts
     page.goto(live_server.url)
     page.get_by_label("User name").fill("ada")

@@ -100,11 +100,23 @@ def gunicorn(tmp_path: Path, settings: Any) -> Iterator[tuple[str, Path]]:
         "SECURITY_MATERIAL_VAR_DIR": str(tmp_path),
     }
     server = start(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--config",
-         "python:config.gunicorn", "--bind", "127.0.0.1:0", "--workers", "1",
-         "--no-control-socket", "--access-logfile", str(access_log)],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--config",
+            "python:config.gunicorn",
+            "--bind",
+            "127.0.0.1:0",
+            "--workers",
+            "1",
+            "--no-control-socket",
+            "--access-logfile",
+            str(access_log),
+        ],
         env,
-    )  # fmt: skip
+    )
     try:
         url = read_until(server, r"Listening at: (http://127\.0\.0\.1:\d+)", 60).group(1)
         yield url, access_log
@@ -117,8 +129,11 @@ def database_dump() -> str:
         url = test_database_url()
         return subprocess.run(  # noqa: S603 - pg_dump of the test database
             ["pg_dump", "--no-owner", "--data-only", url],  # noqa: S607
-            capture_output=True, text=True, check=True, timeout=120,
-        ).stdout  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
     return "\n".join(connection.connection.iterdump())
 
 
@@ -173,10 +188,14 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
     # Add and deploy, in the browser.
     sign_in_as_admin(page, live_server)
     deploy(
-        page, name=NAME, provider="Generic", client_id=CLIENT_ID, send_as="Body Parameter",
+        page,
+        name=NAME,
+        provider="Generic",
+        client_id=CLIENT_ID,
+        send_as="Body Parameter",
         urls=(f"{oauth_server.url}/o/authorize/", f"{oauth_server.url}/o/token/"),
         scope="openid profile read",
-    )  # fmt: skip
+    )
     pages.append(page.content())
 
     # Authorize at the real provider: sign in, read the verifier while the sign-in is
@@ -206,17 +225,27 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
     admin.force_login(artifact.deployed_by)
     tested = admin.post(
         "/monitor/integrations/connectivity-tests/?tab=smtp",
-        {"authentication": "oauth2-authorization-code", "credential_name": NAME,
-         "host": "127.0.0.1", "port": smtp_server.port, "protection": "none",
-         "send_to": MAILBOX},
-    )  # fmt: skip
+        {
+            "authentication": "oauth2-authorization-code",
+            "credential_name": NAME,
+            "host": "127.0.0.1",
+            "port": smtp_server.port,
+            "protection": "none",
+            "send_to": MAILBOX,
+        },
+    )
     assert f"Success: signed in as {MAILBOX}" in tested.content.decode()
     pages.append(tested.content.decode())
     tested = admin.post(
         "/monitor/integrations/connectivity-tests/?tab=imap",
-        {"authentication": "oauth2-authorization-code", "credential_name": NAME,
-         "host": "127.0.0.1", "port": imap_server.port, "protection": "none"},
-    )  # fmt: skip
+        {
+            "authentication": "oauth2-authorization-code",
+            "credential_name": NAME,
+            "host": "127.0.0.1",
+            "port": imap_server.port,
+            "protection": "none",
+        },
+    )
     assert f"Success: signed in as {MAILBOX}" in tested.content.decode()
     pages.append(tested.content.decode())
     OAuth2AuthorizationCode.objects.filter(pk=artifact.pk).update(
@@ -234,12 +263,14 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
     api_token, secrets["API token"] = ApiToken.create("leak-consumer")
     bearer = {"Authorization": f"Bearer {secrets['API token']}"}
     with gunicorn(tmp_path, settings) as (url, access_log):
-        answer = requests.get(f"{url}/api/v1/security-material/{NAME}/access-token",
-                              headers=bearer, timeout=30)  # fmt: skip
+        answer = requests.get(
+            f"{url}/api/v1/security-material/{NAME}/access-token", headers=bearer, timeout=30
+        )
         assert answer.status_code == 409, answer.text  # the failed refresh needs a person
         pages.append(answer.text)
-        nobody = requests.get(f"{url}/api/v1/security-material/Nobody/access-token",
-                              headers=bearer, timeout=30)  # fmt: skip
+        nobody = requests.get(
+            f"{url}/api/v1/security-material/Nobody/access-token", headers=bearer, timeout=30
+        )
         pages.append(nobody.text)
         replayed = f"{url}/oauth2/callback/?code={codes[0]}&state=replayed"
         requests.get(replayed, headers={"Referer": replayed}, timeout=30)
@@ -248,19 +279,37 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
         _, secrets["manage API token"] = ApiToken.create("leak-manager", can_manage=True)
         manage = {"Authorization": f"Bearer {secrets['manage API token']}"}
         oauth_server.register_client(
-            "leak-machine-2", MACHINE_SECRET, "http://localhost/unused", auth_method="body",
+            "leak-machine-2",
+            MACHINE_SECRET,
+            "http://localhost/unused",
+            auth_method="body",
             grant="client-credentials",
-        )  # fmt: skip
+        )
         base = f"{url}/api/v1/manage/oauth2-client-credentials"
-        created = requests.post(base, json={
-            "name": "Leak_Machine_2", "token_service_url": f"{oauth_server.url}/o/token/",
-            "client_id": "leak-machine-2", "client_secret": MACHINE_SECRET, "scope": "read",
-            "custom_parameters": CUSTOM_PARAMETERS}, headers=manage, timeout=30)  # fmt: skip
+        created = requests.post(
+            base,
+            json={
+                "name": "Leak_Machine_2",
+                "token_service_url": f"{oauth_server.url}/o/token/",
+                "client_id": "leak-machine-2",
+                "client_secret": MACHINE_SECRET,
+                "scope": "read",
+                "custom_parameters": CUSTOM_PARAMETERS,
+            },
+            headers=manage,
+            timeout=30,
+        )
         assert created.status_code == 201, created.text
         read = requests.get(f"{base}/Leak_Machine_2", headers=manage, timeout=30)
-        moved = requests.put(f"{base}/Leak_Machine_2", json={
-            "token_service_url": "https://collector.example.net/token",
-            "client_secret": "anything"}, headers=manage, timeout=30)  # fmt: skip
+        moved = requests.put(
+            f"{base}/Leak_Machine_2",
+            json={
+                "token_service_url": "https://collector.example.net/token",
+                "client_secret": "anything",
+            },
+            headers=manage,
+            timeout=30,
+        )
         assert moved.status_code == 400, moved.text
         pages += [created.text, read.text, moved.text]
     assert access_log.read_text().count('"GET /') == 4
@@ -288,10 +337,12 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
     # A forced failure with DEBUG on: a client-credentials fetch whose HTTP call blows up
     # (the third-party boundary), rendered by Django's technical 500 page.
     machine = OAuth2ClientCredentials.objects.create(
-        name="Leak_Machine", token_service_url=f"{oauth_server.url}/o/token/",
-        client_id="leak-machine", client_secret=MACHINE_SECRET,
+        name="Leak_Machine",
+        token_service_url=f"{oauth_server.url}/o/token/",
+        client_id="leak-machine",
+        client_secret=MACHINE_SECRET,
         custom_parameters_json=json.dumps(CUSTOM_PARAMETERS),
-    )  # fmt: skip
+    )
     settings.DEBUG = True
 
     def explode(*args: Any, **kwargs: Any) -> Any:

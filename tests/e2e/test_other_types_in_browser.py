@@ -26,9 +26,12 @@ def test_an_admin_adds_filters_edits_and_deletes_each_new_type(
     page: Page, live_server: Any, transactional_db: None, oauth_server: OAuthServer
 ) -> None:
     oauth_server.register_client(
-        "browser-cc", SECRETS[2], "http://localhost/unused", auth_method="basic",
+        "browser-cc",
+        SECRETS[2],
+        "http://localhost/unused",
+        auth_method="basic",
         grant="client-credentials",
-    )  # fmt: skip
+    )
     sign_in_as_admin(page, live_server)
     page.goto(f"{live_server.url}/monitor/integrations/security-material/")
 

@@ -65,10 +65,22 @@ def celery_env(broker_url: str, tmp_path: Path, transactional_db: None) -> dict[
 @pytest.fixture
 def worker(celery_env: dict[str, str]) -> Iterator[Any]:
     process = start_process(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel",
-         "INFO", "--concurrency", "1", "--without-mingle", "--without-gossip"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "1",
+            "--without-mingle",
+            "--without-gossip",
+        ],
         celery_env,
-    )  # fmt: skip
+    )
     try:
         read_until(process, r"celery@\S+ ready", 60)
         yield process
@@ -79,10 +91,20 @@ def worker(celery_env: dict[str, str]) -> Iterator[Any]:
 @pytest.fixture
 def beat(worker: Any, celery_env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
     process = start_process(
-        [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel",
-         "INFO", "--schedule", str(tmp_path / "beat-schedule")],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(tmp_path / "beat-schedule"),
+        ],
         celery_env,
-    )  # fmt: skip
+    )
     try:
         yield process
     finally:

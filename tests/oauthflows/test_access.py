@@ -19,8 +19,12 @@ from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
 from tests.support.oauth_server import OAuthServer
 
 TOKEN_URL = "https://auth.example.com/token"
-NEW = {"access_token": "AT-new", "token_type": "Bearer", "expires_in": 3600,
-       "refresh_token": "RT-new"}  # fmt: skip
+NEW = {
+    "access_token": "AT-new",
+    "token_type": "Bearer",
+    "expires_in": 3600,
+    "refresh_token": "RT-new",
+}
 
 
 def artifact_expiring_in(

@@ -27,11 +27,15 @@ def run(*args: str) -> tuple[str, str]:
 def deployed(make_artifact: Any, expires_in: int, **fields: Any) -> OAuth2AuthorizationCode:
     now = timezone.now()
     values = {
-        "status": Status.DEPLOYED, "access_token": "AT-old", "refresh_token": "RT-old",
-        "user_name": "mailer@example.com", "refresh_token_expiry_days": 90,
+        "status": Status.DEPLOYED,
+        "access_token": "AT-old",
+        "refresh_token": "RT-old",
+        "user_name": "mailer@example.com",
+        "refresh_token_expiry_days": 90,
         "access_token_expires_at": now + timedelta(seconds=expires_in),
-        "refresh_token_renewed_at": now - timedelta(minutes=10), **fields,
-    }  # fmt: skip
+        "refresh_token_renewed_at": now - timedelta(minutes=10),
+        **fields,
+    }
     artifact: OAuth2AuthorizationCode = make_artifact(**values)
     return artifact
 
@@ -44,9 +48,13 @@ def test_after_expiry_it_prints_a_new_token_and_keeps_the_rotated_refresh_token(
     )
     first_refresh_token = oauth_server.issue_refresh_token("cli")
     artifact = deployed(
-        make_artifact, -60, client_id="cli", client_secret="cli-secret",
-        token_service_url=f"{oauth_server.url}/o/token/", refresh_token=first_refresh_token,
-    )  # fmt: skip
+        make_artifact,
+        -60,
+        client_id="cli",
+        client_secret="cli-secret",
+        token_service_url=f"{oauth_server.url}/o/token/",
+        refresh_token=first_refresh_token,
+    )
     out, err = run("Generic_App")
     stored = OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
     assert out == stored.access_token + "\n"

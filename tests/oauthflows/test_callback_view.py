@@ -421,8 +421,12 @@ def test_an_error_with_control_characters_is_shown_plainly_not_a_500(
 def test_a_provider_that_answers_429_says_when_to_try_again(
     admin_client: Client, artifact: OAuth2AuthorizationCode
 ) -> None:
-    responses.post(TOKEN_URL, status=429, headers={"Retry-After": "120"},
-                   json={"error": "temporarily_unavailable"})  # fmt: skip
+    responses.post(
+        TOKEN_URL,
+        status=429,
+        headers={"Retry-After": "120"},
+        json={"error": "temporarily_unavailable"},
+    )
     params = start(admin_client, artifact)
     response = admin_client.get(CALLBACK, {"code": CODE, "state": params["state"]})
     assert response.status_code == 502

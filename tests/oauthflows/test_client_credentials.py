@@ -26,9 +26,12 @@ def make_client_credentials(
 ) -> Callable[..., OAuth2ClientCredentials]:
     def make(client_id: str, auth: str = "body", **fields: Any) -> OAuth2ClientCredentials:
         oauth_server.register_client(
-            client_id, SECRET, "http://localhost/unused", auth_method=auth,
+            client_id,
+            SECRET,
+            "http://localhost/unused",
+            auth_method=auth,
             grant="client-credentials",
-        )  # fmt: skip
+        )
         values: dict[str, Any] = {
             "name": f"CC_{client_id}",
             "token_service_url": f"{oauth_server.url}/o/token/",
@@ -81,8 +84,9 @@ def test_a_json_body_with_the_secret_in_a_basic_header_gets_a_token(
 def test_custom_parameters_arrive_in_the_body_a_header_and_the_url(
     make_client_credentials: Any, oauth_server: OAuthServer
 ) -> None:
-    artifact = make_client_credentials("cc-custom", resource="https://api.example.com",
-                                       audience="urn:billing")  # fmt: skip
+    artifact = make_client_credentials(
+        "cc-custom", resource="https://api.example.com", audience="urn:billing"
+    )
     artifact.custom_parameters = [
         {"key": "x_region", "value": "eu-west", "send_as": "body"},
         {"key": "X-Tenant-Id", "value": "tenant-42", "send_as": "header"},

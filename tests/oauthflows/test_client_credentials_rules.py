@@ -24,9 +24,12 @@ TOKEN_URL = "https://auth.example.com/cc-token"
 @pytest.fixture
 def artifact(db: None) -> OAuth2ClientCredentials:
     return OAuth2ClientCredentials.objects.create(
-        name="Billing_Client", token_service_url=TOKEN_URL, client_id="billing",
-        client_secret="cc-Plain-1", scope="read",
-    )  # fmt: skip
+        name="Billing_Client",
+        token_service_url=TOKEN_URL,
+        client_id="billing",
+        client_secret="cc-Plain-1",
+        scope="read",
+    )
 
 
 def test_a_valid_token_is_not_handed_out_while_the_artifact_needs_a_person(
@@ -35,10 +38,13 @@ def test_a_valid_token_is_not_handed_out_while_the_artifact_needs_a_person(
     """A failed Fetch Token said the settings are wrong; the old token still works, but the
     admin must act first: 409, as for authorization-code artifacts."""
     OAuth2ClientCredentials.objects.filter(pk=artifact.pk).update(
-        access_token="AT-still-valid", access_token_expires_at=timezone.now() + timedelta(hours=1),
-        access_token_fetched_at=timezone.now(), status=Status.ERROR,
-        error_kind=ErrorKind.CONFIGURATION, status_reason="The client secret is wrong.",
-    )  # fmt: skip
+        access_token="AT-still-valid",
+        access_token_expires_at=timezone.now() + timedelta(hours=1),
+        access_token_fetched_at=timezone.now(),
+        status=Status.ERROR,
+        error_kind=ErrorKind.CONFIGURATION,
+        status_reason="The client secret is wrong.",
+    )
     _, secret = ApiToken.create("billing")
     response = Client().get(
         "/api/v1/security-material/Billing_Client/access-token",

@@ -36,9 +36,12 @@ def test_a_token_refreshed_by_a_skewed_worker_is_served_without_another_refresh(
 ) -> None:
     with TokenServer() as server:
         artifact = make_artifact(
-            token_service_url=server.url, status=Status.DEPLOYED, refresh_token="RT-0",
-            access_token="AT-0", access_token_expires_at=timezone.now(),
-        )  # fmt: skip
+            token_service_url=server.url,
+            status=Status.DEPLOYED,
+            refresh_token="RT-0",
+            access_token="AT-0",
+            access_token_expires_at=timezone.now(),
+        )
         with time_machine.travel(timezone.now() + worker_clock, tick=False):
             assert refresh.refresh_artifact(artifact.pk, force=True).action == "refreshed"
         fetched = OAuth2AuthorizationCode.objects.get(pk=artifact.pk).access_token
@@ -57,9 +60,12 @@ def test_a_web_clock_five_minutes_behind_never_hands_out_an_expired_token(
     true_now = timezone.now()
     with TokenServer() as server:
         artifact = make_artifact(
-            token_service_url=server.url, status=Status.DEPLOYED, refresh_token="RT-1",
-            access_token="AT-1", access_token_expires_at=true_now + timedelta(seconds=true_life),
-        )  # fmt: skip
+            token_service_url=server.url,
+            status=Status.DEPLOYED,
+            refresh_token="RT-1",
+            access_token="AT-1",
+            access_token_expires_at=true_now + timedelta(seconds=true_life),
+        )
         _, secret = ApiToken.create("consumer")
         with time_machine.travel(true_now - SKEW, tick=False):  # the web's clock
             answer = fetch(secret, artifact.name)
@@ -75,9 +81,12 @@ def test_a_web_clock_five_minutes_ahead_refreshes_early_and_once(make_artifact: 
     true_now = timezone.now()
     with TokenServer() as server:
         artifact = make_artifact(
-            token_service_url=server.url, status=Status.DEPLOYED, refresh_token="RT-2",
-            access_token="AT-2", access_token_expires_at=true_now + timedelta(minutes=8),
-        )  # fmt: skip
+            token_service_url=server.url,
+            status=Status.DEPLOYED,
+            refresh_token="RT-2",
+            access_token="AT-2",
+            access_token_expires_at=true_now + timedelta(minutes=8),
+        )
         _, secret = ApiToken.create("consumer")
         with time_machine.travel(true_now + SKEW, tick=False):  # the web's clock
             first = fetch(secret, artifact.name)

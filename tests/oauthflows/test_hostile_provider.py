@@ -26,17 +26,22 @@ DAY = 24 * 3600
 
 
 def answer(expires_in: str) -> str:
-    return ('{"access_token": "AT-new", "token_type": "Bearer", "refresh_token": "RT-new", '
-            f'"expires_in": {expires_in}}}')  # fmt: skip
+    return (
+        '{"access_token": "AT-new", "token_type": "Bearer", "refresh_token": "RT-new", '
+        f'"expires_in": {expires_in}}}'
+    )
 
 
 @pytest.fixture
 def expiring(make_artifact: Any) -> OAuth2AuthorizationCode:
     artifact: OAuth2AuthorizationCode = make_artifact(
-        status=Status.DEPLOYED, access_token="AT-old", refresh_token="RT-old",
-        refresh_token_expiry_days=90, refresh_token_renewed_at=timezone.now() - timedelta(hours=1),
+        status=Status.DEPLOYED,
+        access_token="AT-old",
+        refresh_token="RT-old",
+        refresh_token_expiry_days=90,
+        refresh_token_renewed_at=timezone.now() - timedelta(hours=1),
         access_token_expires_at=timezone.now() + timedelta(seconds=30),
-    )  # fmt: skip
+    )
     return artifact
 
 
@@ -95,11 +100,17 @@ def test_a_code_exchange_keeps_its_tokens_whatever_the_account_name_or_lifetime(
     artifact = make_artifact(user_name="")
     responses.post(
         TOKEN_URL,
-        body=json.dumps({"access_token": "AT-1", "token_type": "Bearer",
-                         "refresh_token": "RT-1", "expires_in": 1e30,
-                         "id_token": id_token(account)}),
+        body=json.dumps(
+            {
+                "access_token": "AT-1",
+                "token_type": "Bearer",
+                "refresh_token": "RT-1",
+                "expires_in": 1e30,
+                "id_token": id_token(account),
+            }
+        ),
         content_type="application/json",
-    )  # fmt: skip
+    )
     params = start(admin_client, artifact)
     response = admin_client.get(
         reverse("oauthflows:callback"), {"code": "c", "state": params["state"]}

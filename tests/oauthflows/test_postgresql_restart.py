@@ -64,13 +64,33 @@ class Cluster:
         subprocess.run([*as_postgres, *command], check=True, timeout=60, capture_output=True)  # noqa: S603
 
     def start(self) -> None:
-        self.run(str(PG_CTL), "-D", str(self.data), "-o", self.options, "-l",
-                 str(self.folder / "log"), "-w", "start")  # fmt: skip
+        self.run(
+            str(PG_CTL),
+            "-D",
+            str(self.data),
+            "-o",
+            self.options,
+            "-l",
+            str(self.folder / "log"),
+            "-w",
+            "start",
+        )
 
     def restart(self) -> None:
         """-m fast: every connection is cut, as in a real restart; -w: back when it answers."""
-        self.run(str(PG_CTL), "-D", str(self.data), "-o", self.options, "-l",
-                 str(self.folder / "log"), "-m", "fast", "-w", "restart")  # fmt: skip
+        self.run(
+            str(PG_CTL),
+            "-D",
+            str(self.data),
+            "-o",
+            self.options,
+            "-l",
+            str(self.folder / "log"),
+            "-m",
+            "fast",
+            "-w",
+            "restart",
+        )
 
     def stop(self) -> None:
         self.run(str(PG_CTL), "-D", str(self.data), "-m", "immediate", "-w", "stop")
@@ -84,8 +104,18 @@ def cluster() -> Iterator[Cluster]:
         shutil.chown(folder, "postgres")
     server = Cluster(folder)
     try:
-        server.run(str(INITDB), "-D", str(server.data), "-A", "trust", "-U", "postgres",
-                   "--no-sync", "-E", "UTF8")  # fmt: skip
+        server.run(
+            str(INITDB),
+            "-D",
+            str(server.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
         server.start()
         yield server
     finally:
@@ -95,13 +125,23 @@ def cluster() -> Iterator[Cluster]:
 
 
 def manage(cluster: Cluster, tmp_path: Path, *args: str) -> str:
-    env = {**os.environ, "DATABASE_URL": cluster.url, "SECURITY_MATERIAL_KEYS": TEST_KEY,
-           "SECURITY_MATERIAL_VAR_DIR": str(tmp_path / "var"), "ALLOW_PRIVATE_TOKEN_ENDPOINTS":
-           "true", "REFRESH_STORE_RETRY_SECONDS": "30"}  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": cluster.url,
+        "SECURITY_MATERIAL_KEYS": TEST_KEY,
+        "SECURITY_MATERIAL_VAR_DIR": str(tmp_path / "var"),
+        "ALLOW_PRIVATE_TOKEN_ENDPOINTS": "true",
+        "REFRESH_STORE_RETRY_SECONDS": "30",
+    }
     result = subprocess.run(  # noqa: S603 - our own manage.py
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
-        text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout.strip()
 
@@ -114,16 +154,21 @@ def test_a_restart_between_the_providers_answer_and_the_commit_loses_no_token(
     manage(cluster, tmp_path, "migrate", "-v", "0")
     with HoldingTokenEndpoint(upstream, hold=0, before_answer=cluster.restart) as proxy:
         first = oauth_server.issue_refresh_token("restart-app")
-        manage(cluster, tmp_path, "shell", "-c",
-               CREATE.format(url=proxy.url, refresh_token=first))  # fmt: skip
+        manage(cluster, tmp_path, "shell", "-c", CREATE.format(url=proxy.url, refresh_token=first))
         said = manage(cluster, tmp_path, "refresh_tokens", "--name", "Restart_App", "--force")
     assert said == "Restart_App: refreshed (stored once the database was back)"
     stored = manage(cluster, tmp_path, "shell", "-c", READ)
     assert stored != first
     assert oauth_server.refresh_tokens_issued("restart-app") == 2
     # The stored token is the live one: the provider takes it for the next refresh.
-    manage(cluster, tmp_path, "shell", "-c", CREATE.split("OAuth2AuthorizationCode.objects")[0]
-           + f'OAuth2AuthorizationCode.objects.filter(name="Restart_App").update('
-           f'token_service_url="{upstream}")')  # fmt: skip
+    manage(
+        cluster,
+        tmp_path,
+        "shell",
+        "-c",
+        CREATE.split("OAuth2AuthorizationCode.objects")[0]
+        + f'OAuth2AuthorizationCode.objects.filter(name="Restart_App").update('
+        f'token_service_url="{upstream}")',
+    )
     again = manage(cluster, tmp_path, "refresh_tokens", "--name", "Restart_App", "--force")
     assert again == "Restart_App: refreshed"

@@ -39,10 +39,21 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(  # noqa: S603 - Debian's redis-server
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         assert self.process.stdout is not None
         for line in self.process.stdout:  # its own log says when it accepts connections
             if "Ready to accept connections" in line:
@@ -79,9 +90,12 @@ def test_an_outage_of_redis_stops_nothing_but_the_schedule_which_catches_up(
     make_artifact: Any,
 ) -> None:
     served = make_artifact(
-        name="Served", status=Status.DEPLOYED, refresh_token="RT-served", access_token="AT-served",
+        name="Served",
+        status=Status.DEPLOYED,
+        refresh_token="RT-served",
+        access_token="AT-served",
         access_token_expires_at=timezone.now() + timedelta(hours=1),
-    )  # fmt: skip
+    )
     _, secret = ApiToken.create("consumer")
     read_until(beat, r"Sending due task schedule-refreshes", 30)  # beat runs with Redis up
 

@@ -42,27 +42,34 @@ def reload(artifact: OAuth2AuthorizationCode) -> OAuth2AuthorizationCode:
 def test_the_refresh_token_is_renewed_at_half_its_expiry(make_artifact: Any) -> None:
     renewed = timezone.now()
     artifact = make_artifact(
-        status=Status.DEPLOYED, refresh_token="RT", refresh_token_expiry_days=90,
+        status=Status.DEPLOYED,
+        refresh_token="RT",
+        refresh_token_expiry_days=90,
         refresh_token_renewed_at=renewed,
-    )  # fmt: skip
+    )
     assert artifact.compute_next_refresh(renewed) == renewed + timedelta(days=45)
 
 
 def test_short_expiries_are_renewed_no_later_than_two_days_before(make_artifact: Any) -> None:
     renewed = timezone.now()
     artifact = make_artifact(
-        status=Status.DEPLOYED, refresh_token="RT", refresh_token_expiry_days=3,
+        status=Status.DEPLOYED,
+        refresh_token="RT",
+        refresh_token_expiry_days=3,
         refresh_token_renewed_at=renewed,
-    )  # fmt: skip
+    )
     assert artifact.compute_next_refresh(renewed) == renewed + timedelta(days=1)
 
 
 def test_refresh_tokens_that_never_expire_need_no_renewal(make_artifact: Any) -> None:
     now = timezone.now()
     artifact = make_artifact(
-        status=Status.DEPLOYED, refresh_token="RT", refresh_token_expiry_days=None,
-        refresh_token_renewed_at=now, access_token_expires_at=now + timedelta(hours=1),
-    )  # fmt: skip
+        status=Status.DEPLOYED,
+        refresh_token="RT",
+        refresh_token_expiry_days=None,
+        refresh_token_renewed_at=now,
+        access_token_expires_at=now + timedelta(hours=1),
+    )
     assert artifact.compute_next_refresh(now) is None
 
 
@@ -71,10 +78,13 @@ def test_an_artifact_in_use_is_refreshed_before_its_access_token_expires(
 ) -> None:
     now = timezone.now()
     artifact = make_artifact(
-        status=Status.DEPLOYED, refresh_token="RT", refresh_token_expiry_days=90,
-        refresh_token_renewed_at=now, access_token_expires_at=now + timedelta(hours=1),
+        status=Status.DEPLOYED,
+        refresh_token="RT",
+        refresh_token_expiry_days=90,
+        refresh_token_renewed_at=now,
+        access_token_expires_at=now + timedelta(hours=1),
         last_used_at=now,
-    )  # fmt: skip
+    )
     assert artifact.compute_next_refresh(now) == now + timedelta(minutes=55)
 
 
@@ -140,9 +150,11 @@ def test_an_artifact_that_is_not_due_is_left_alone_unless_forced(
     make_artifact: Any,
 ) -> None:
     artifact = make_artifact(
-        status=Status.DEPLOYED, refresh_token="RT-old", refresh_token_expiry_days=90,
+        status=Status.DEPLOYED,
+        refresh_token="RT-old",
+        refresh_token_expiry_days=90,
         refresh_token_renewed_at=timezone.now(),
-    )  # fmt: skip
+    )
     assert refresh.refresh_artifact(artifact.pk).action == "skipped"
     assert len(responses.calls) == 0
     responses.post(TOKEN_URL, json=ROTATED)
@@ -191,10 +203,13 @@ def test_a_token_endpoint_slower_than_the_timeout_is_retried_later(
     monkeypatch.setattr(client, "READ_TIMEOUT", 0.5)
     with HoldingTokenEndpoint() as endpoint:  # a real socket that never answers
         artifact = make_artifact(
-            status=Status.DEPLOYED, access_token="AT-old", refresh_token="RT-old",
-            token_service_url=endpoint.url, refresh_token_expiry_days=90,
+            status=Status.DEPLOYED,
+            access_token="AT-old",
+            refresh_token="RT-old",
+            token_service_url=endpoint.url,
+            refresh_token_expiry_days=90,
             refresh_token_renewed_at=timezone.now() - timedelta(days=46),
-        )  # fmt: skip
+        )
         outcome = refresh.refresh_artifact(artifact.pk)
     assert outcome.action == "retrying"
     stored = reload(artifact)
@@ -329,9 +344,14 @@ def test_beat_hands_out_each_due_artifact_once(
     make_artifact: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    make_artifact(name="fresh", status=Status.DEPLOYED, refresh_token="RT",
-                  refresh_token_expiry_days=90, refresh_token_renewed_at=timezone.now(),
-                  next_refresh_at=timezone.now() + timedelta(days=45))  # fmt: skip
+    make_artifact(
+        name="fresh",
+        status=Status.DEPLOYED,
+        refresh_token="RT",
+        refresh_token_expiry_days=90,
+        refresh_token_renewed_at=timezone.now(),
+        next_refresh_at=timezone.now() + timedelta(days=45),
+    )
     queued: list[int] = []
     with django_capture_on_commit_callbacks(execute=True):
         assert refresh.dispatch_due(timezone.now(), queued.append) == 1

@@ -64,10 +64,13 @@ def authorized_at_start(
 ) -> OAuth2AuthorizationCode:
     endpoint.issued["RT-first"] = START
     artifact: OAuth2AuthorizationCode = make_artifact(
-        status=Status.DEPLOYED, refresh_token="RT-first", access_token="AT",
-        refresh_token_expiry_days=90, refresh_token_renewed_at=START,
+        status=Status.DEPLOYED,
+        refresh_token="RT-first",
+        access_token="AT",
+        refresh_token_expiry_days=90,
+        refresh_token_renewed_at=START,
         access_token_expires_at=START + timedelta(hours=1),
-    )  # fmt: skip
+    )
     artifact.reschedule(START)
     artifact.save()
     return artifact
@@ -103,8 +106,13 @@ def test_200_days_unused_renews_the_refresh_token_every_45_days(
             if not renewals or stored.refresh_token_renewed_at != renewals[-1]:
                 renewals.append(stored.refresh_token_renewed_at)
 
-        run_beat(traveller, 200 * 24, timedelta(hours=1), django_capture_on_commit_callbacks,
-                 after=never_expired)  # fmt: skip
+        run_beat(
+            traveller,
+            200 * 24,
+            timedelta(hours=1),
+            django_capture_on_commit_callbacks,
+            after=never_expired,
+        )
         stored = OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
     # renewed at (about) day 45, 90, 135 and 180, each time within an hour's tick
     gaps = [later - earlier for earlier, later in itertools.pairwise(renewals)]
@@ -126,8 +134,13 @@ def test_an_artifact_in_use_gets_a_fresh_access_token_every_55_minutes(
             assert stored.access_token_expires_at is not None
             assert stored.access_token_expires_at > timezone.now()  # never served expired
 
-        run_beat(traveller, 3 * 24 * 12, timedelta(minutes=5),
-                 django_capture_on_commit_callbacks, before=consumer_uses_it)  # fmt: skip
+        run_beat(
+            traveller,
+            3 * 24 * 12,
+            timedelta(minutes=5),
+            django_capture_on_commit_callbacks,
+            before=consumer_uses_it,
+        )
     # three days of 5-minute ticks; due 5 minutes before each 60-minute token expires
     assert endpoint.calls == (3 * 24 * 60) // 55
     assert OAuth2AuthorizationCode.objects.get(pk=artifact.pk).status == Status.DEPLOYED

@@ -36,11 +36,15 @@ def due_artifact(
     oauth_server.register_client(client_id, CLIENT_SECRET, "http://localhost/cb/", "body")
     now = timezone.now()
     artifact: OAuth2AuthorizationCode = make_artifact(
-        name=client_id, client_id=client_id, token_service_url=token_url,
-        status=Status.DEPLOYED, access_token="AT-0",
+        name=client_id,
+        client_id=client_id,
+        token_service_url=token_url,
+        status=Status.DEPLOYED,
+        access_token="AT-0",
         refresh_token=oauth_server.issue_refresh_token(client_id),
-        refresh_token_expiry_days=90, refresh_token_renewed_at=now - timedelta(days=46),
-    )  # fmt: skip
+        refresh_token_expiry_days=90,
+        refresh_token_renewed_at=now - timedelta(days=46),
+    )
     artifact.reschedule(now)
     artifact.save()
     return artifact
@@ -87,8 +91,11 @@ def test_the_file_system_broker_keeps_its_control_files_under_var(tmp_path: Path
     cwd, var = tmp_path / "cwd", tmp_path / "var"
     cwd.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
-    env.update(SECURITY_MATERIAL_VAR_DIR=str(var), PYTHONPATH=str(ROOT),
-               DJANGO_SETTINGS_MODULE="config.settings")  # fmt: skip
+    env.update(
+        SECURITY_MATERIAL_VAR_DIR=str(var),
+        PYTHONPATH=str(ROOT),
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
     # What a worker does at start: bind its control queue to the broadcast exchange.
     script = (
         "import django; django.setup(); from config.celery import app\n"

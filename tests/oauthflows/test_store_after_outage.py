@@ -57,9 +57,12 @@ def database_away_for(attempts: int, monkeypatch: pytest.MonkeyPatch) -> list[in
 
 def answer(spent: str) -> Any:
     rotated = client.TokenResult(
-        access_token="AT-new", token_type="Bearer", expires_in=3600,
-        refresh_token="RT-rotated", scope="read",
-    )  # fmt: skip
+        access_token="AT-new",
+        token_type="Bearer",
+        expires_in=3600,
+        refresh_token="RT-rotated",
+        scope="read",
+    )
     return refresh._Answer(result=rotated, spent=spent)
 
 

@@ -30,13 +30,22 @@ def test_the_access_log_shows_the_callback_path_without_its_query_or_referer(
     # The command scripts/run, the Dockerfile and compose use; the log goes to stderr here.
     server = start(
         [
-            sys.executable, "-m", "gunicorn", "config.wsgi",
-            "--config", CONFIG,
-            "--bind", "127.0.0.1:0", "--workers", "1", "--no-control-socket",
-            "--access-logfile", "/dev/stderr",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--config",
+            CONFIG,
+            "--bind",
+            "127.0.0.1:0",
+            "--workers",
+            "1",
+            "--no-control-socket",
+            "--access-logfile",
+            "/dev/stderr",
         ],
         env,
-    )  # fmt: skip
+    )
     try:
         url = read_until(server, r"Listening at: (http://127\.0\.0\.1:\d+)", 60).group(1)
         code, state = secrets.token_urlsafe(16), secrets.token_urlsafe(16)

@@ -14,15 +14,25 @@ from securitymaterial import addresses
 @pytest.mark.parametrize(
     "address",
     [
-        "127.0.0.1", "10.1.2.3", "169.254.169.254", "100.64.0.1", "::1", "fe80::1%eth0",
+        "127.0.0.1",
+        "10.1.2.3",
+        "169.254.169.254",
+        "100.64.0.1",
+        "::1",
+        "fe80::1%eth0",
         "::ffff:127.0.0.1",  # IPv4-mapped
-        "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe",  # NAT64 of 127.0.0.1, 169.254.169.254
-        "2002:7f00:1::", "2002:a00:1::1",  # 6to4 of 127.0.0.1, 10.0.0.1
-        "::127.0.0.1", "::10.0.0.1",  # IPv4-compatible
-        "::ffff:0:127.0.0.1", "::ffff:0:a9fe:a9fe",  # SIIT (IPv4-translated)
-        "224.0.0.1", "ff02::1",
+        "64:ff9b::7f00:1",
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 127.0.0.1, 169.254.169.254
+        "2002:7f00:1::",
+        "2002:a00:1::1",  # 6to4 of 127.0.0.1, 10.0.0.1
+        "::127.0.0.1",
+        "::10.0.0.1",  # IPv4-compatible
+        "::ffff:0:127.0.0.1",
+        "::ffff:0:a9fe:a9fe",  # SIIT (IPv4-translated)
+        "224.0.0.1",
+        "ff02::1",
     ],
-)  # fmt: skip
+)
 def test_internal_addresses_and_the_ipv6_forms_that_carry_one(address: str) -> None:
     assert addresses.is_internal_address(address)
 

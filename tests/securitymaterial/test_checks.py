@@ -149,7 +149,12 @@ def test_check_deploy_behind_https_reports_only_what_the_readme_explains(tmp_pat
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     found = sorted(set(re.findall(r"\((\w+\.[EW]\d+)\)", result.stdout + result.stderr)))
     assert found == ["security.W005", "security.W008", "security.W021"], result.stderr

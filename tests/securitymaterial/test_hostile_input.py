@@ -73,9 +73,11 @@ def test_any_value_in_any_field_of_an_edit_is_refused_or_saved_never_a_500(
     from tests.securitymaterial.test_edit_view import edit_data
 
     artifact = OAuth2AuthorizationCode.objects.filter(name="Edited").first() or make_artifact(
-        name="Edited", provider="microsoft365", tenant="contoso.onmicrosoft.com",
+        name="Edited",
+        provider="microsoft365",
+        tenant="contoso.onmicrosoft.com",
         refresh_token_expiry_days=90,
-    )  # fmt: skip
+    )
     before = database_snapshot()
     url = reverse("securitymaterial:edit", args=[artifact.pk])
     response = admin_client.post(url, edit_data(artifact, **{field: value}))

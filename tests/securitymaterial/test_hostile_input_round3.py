@@ -49,7 +49,7 @@ def custom_parameter(admin_client: Client, key: str, value: str, part: str) -> o
         # Messages: a key's own words, and one message for one fault.
         ("bad key", "v", "body", "in a key."),
     ],
-)  # fmt: skip
+)
 def test_custom_parameters_that_would_break_or_bend_the_request_are_refused(
     admin_client: Client, key: str, value: str, part: str, message: str
 ) -> None:
@@ -72,10 +72,12 @@ def test_a_stored_header_value_http_cannot_carry_fails_with_a_reason_not_a_500(
     from securitymaterial.models import ErrorKind, OAuth2ClientCredentials
 
     artifact = OAuth2ClientCredentials.objects.create(
-        name="Cc_Bad_Header", token_service_url="https://auth.example.com/t", client_id="c",
+        name="Cc_Bad_Header",
+        token_service_url="https://auth.example.com/t",
+        client_id="c",
         client_secret="s",
         custom_parameters_json='[{"key": "X-K", "value": "\\u5bc6", "send_as": "header"}]',
-    )  # fmt: skip
+    )
     failed = fetch_token(artifact.pk)
     assert failed.error_kind == ErrorKind.CONFIGURATION
     assert "X-K has a value HTTP cannot carry" in failed.status_reason
@@ -149,9 +151,13 @@ def test_whole_numbers_are_ascii_digits_only_everywhere(
     assert "Enter a whole number of days in digits 0 to 9." in add.content.decode()
     port = admin_client.post(
         "/monitor/integrations/connectivity-tests/?tab=smtp",
-        {"host": "127.0.0.1", "port": value, "protection": "none",
-         "authentication": "oauth2-authorization-code"},
-    )  # fmt: skip
+        {
+            "host": "127.0.0.1",
+            "port": value,
+            "protection": "none",
+            "authentication": "oauth2-authorization-code",
+        },
+    )
     assert port.status_code == 400
     assert "port" in port.context["form"].errors
     from api.models import ApiToken
@@ -234,9 +240,10 @@ def service_log() -> object:
     from config.logs import ClientErrorsInOneLine
 
     [handler] = [
-        h for h in logging.getLogger().handlers
+        h
+        for h in logging.getLogger().handlers
         if any(isinstance(f, ClientErrorsInOneLine) for f in h.filters)
-    ]  # fmt: skip
+    ]
     assert isinstance(handler, logging.StreamHandler)
     stream = io.StringIO()
     old = handler.setStream(stream)

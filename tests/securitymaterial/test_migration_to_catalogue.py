@@ -149,8 +149,13 @@ def test_every_artifact_token_audit_entry_and_grant_survives_the_migration(
     assert found["secrets"] == ["SECRET-MIGRATE-1", "ACCESS-MIGRATE-1", "REFRESH-MIGRATE-1"]
     assert found["state"] == ["deployed", "mailer@contoso.com", 90, 2, "ada", "ada", True, True]
     assert found["generic"] == [
-        "edge", "error", "reauthorize", "Consent revoked.", "SECRET-MIGRATE-2", "generic"
-    ]  # fmt: skip
+        "edge",
+        "error",
+        "reauthorize",
+        "Consent revoked.",
+        "SECRET-MIGRATE-2",
+        "generic",
+    ]
     assert found["audit"] == [[old_id, "authorized"]]
     assert found["pending"] == [old_id, "VERIFIER-MIGRATE-1"]
     assert found["ada_may_change"] is True

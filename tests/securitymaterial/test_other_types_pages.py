@@ -30,8 +30,10 @@ HEADER_KEY_VALUE = "header-Plain-Secret-4"
 
 
 def management(rows: list[dict[str, str]], total: int | None = None) -> dict[str, str]:
-    data = {"param-TOTAL_FORMS": str(len(rows) if total is None else total),
-            "param-INITIAL_FORMS": "0"}  # fmt: skip
+    data = {
+        "param-TOTAL_FORMS": str(len(rows) if total is None else total),
+        "param-INITIAL_FORMS": "0",
+    }
     for index, row in enumerate(rows):
         for key, value in row.items():
             data[f"param-{index}-{key}"] = value
@@ -40,22 +42,38 @@ def management(rows: list[dict[str, str]], total: int | None = None) -> dict[str
 
 FORMS: dict[str, dict[str, str]] = {
     "user-credentials": {
-        "name": "Erp_User", "description": "ERP login", "credential_kind": "default",
-        "company_id": "", "user": "erp", "password": PASSWORD_VALUE,
+        "name": "Erp_User",
+        "description": "ERP login",
+        "credential_kind": "default",
+        "company_id": "",
+        "user": "erp",
+        "password": PASSWORD_VALUE,
     },
     "secure-parameter": {
-        "name": "Erp_Key", "description": "", "value": PARAMETER_VALUE,
+        "name": "Erp_Key",
+        "description": "",
+        "value": PARAMETER_VALUE,
         "repeat_value": PARAMETER_VALUE,
     },
     "oauth2-client-credentials": {
-        "name": "Erp_Client", "description": "", "token_service_url": "https://auth.example.com/t",
-        "client_id": "erp", "client_secret": CLIENT_SECRET_VALUE, "client_authentication": "body",
-        "scope": "read  write", "content_type": "application/x-www-form-urlencoded",
-        "resource": "", "audience": "",
-        **management([{"key": "X-Api-Key", "value": HEADER_KEY_VALUE, "send_as": "header"},
-                      {"key": "", "value": "", "send_as": "body"}]),
+        "name": "Erp_Client",
+        "description": "",
+        "token_service_url": "https://auth.example.com/t",
+        "client_id": "erp",
+        "client_secret": CLIENT_SECRET_VALUE,
+        "client_authentication": "body",
+        "scope": "read  write",
+        "content_type": "application/x-www-form-urlencoded",
+        "resource": "",
+        "audience": "",
+        **management(
+            [
+                {"key": "X-Api-Key", "value": HEADER_KEY_VALUE, "send_as": "header"},
+                {"key": "", "value": "", "send_as": "body"},
+            ]
+        ),
     },
-}  # fmt: skip
+}
 SECRETS = (PASSWORD_VALUE, PARAMETER_VALUE, CLIENT_SECRET_VALUE, HEADER_KEY_VALUE)
 
 
@@ -135,8 +153,12 @@ def test_an_edit_may_leave_the_password_blank_and_keeps_it(admin_client: Client)
 def test_successfactors_needs_a_company_id(admin_client: Client) -> None:
     response = add(admin_client, "user-credentials", credential_kind="successfactors")
     assert response.status_code == 400 and "Enter the Company ID" in response.content.decode()
-    assert add(admin_client, "user-credentials", credential_kind="successfactors",
-               company_id="ACME").status_code == 302  # fmt: skip
+    assert (
+        add(
+            admin_client, "user-credentials", credential_kind="successfactors", company_id="ACME"
+        ).status_code
+        == 302
+    )
 
 
 def test_the_two_secure_parameter_entries_must_match(admin_client: Client) -> None:
@@ -188,15 +210,24 @@ def test_parameter_values_are_write_only_and_a_blank_one_is_kept(admin_client: C
     [
         ([{"key": "client_secret", "value": "x", "send_as": "body"}], None, "set by the service"),
         ([{"key": "Authorization", "value": "x", "send_as": "header"}], None, "set by the service"),
-        ([{"key": "a", "value": "1", "send_as": "url"}, {"key": "A", "value": "2",
-          "send_as": "url"}], None, "appears twice"),
+        (
+            [
+                {"key": "a", "value": "1", "send_as": "url"},
+                {"key": "A", "value": "2", "send_as": "url"},
+            ],
+            None,
+            "appears twice",
+        ),
         ([{"key": "", "value": "orphan", "send_as": "body"}], None, "Enter a key"),
         ([{"key": "k", "value": "v", "send_as": "cookie"}], None, "Choose Body"),
-        ([{"key": f"k{i}", "value": "v", "send_as": "body"} for i in range(21)], None,
-         "Enter at most 20 custom parameters."),
+        (
+            [{"key": f"k{i}", "value": "v", "send_as": "body"} for i in range(21)],
+            None,
+            "Enter at most 20 custom parameters.",
+        ),
         ([], 10**9, "Enter at most 20 custom parameters."),
     ],
-)  # fmt: skip
+)
 def test_bad_custom_parameters_are_refused_with_a_message(
     admin_client: Client, rows: list[dict[str, str]], total: int | None, message: str
 ) -> None:

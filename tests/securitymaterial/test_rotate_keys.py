@@ -38,10 +38,13 @@ def test_rotation_covers_every_type(db: None, settings: Any) -> None:
     UserCredentials.objects.create(name="U", user="u", password="pw-1")
     SecureParameter.objects.create(name="P", value="value-2")
     OAuth2ClientCredentials.objects.create(
-        name="C", token_service_url="https://auth.example.com/t", client_id="c",
-        client_secret="secret-3", access_token="token-4",
+        name="C",
+        token_service_url="https://auth.example.com/t",
+        client_id="c",
+        client_secret="secret-3",
+        access_token="token-4",
         custom_parameters_json='[{"key": "k", "value": "v", "send_as": "body"}]',
-    )  # fmt: skip
+    )
     new_key = Fernet.generate_key().decode()
     settings.SECURITY_MATERIAL_KEYS = [new_key, TEST_KEY]
     out = StringIO()

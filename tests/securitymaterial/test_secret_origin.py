@@ -124,10 +124,12 @@ def put(client: Client, body: dict[str, Any]) -> Any:
     "parameters",
     [
         None,  # left out: "fields left out keep their values"
-        [{"key": "X-Api-Key", "value": None, "send_as": "header"},
-         {"key": "subscription_key", "value": "", "send_as": "body"}],
+        [
+            {"key": "X-Api-Key", "value": None, "send_as": "header"},
+            {"key": "subscription_key", "value": "", "send_as": "body"},
+        ],
     ],
-)  # fmt: skip
+)
 def test_the_management_api_refuses_to_move_values_it_was_not_sent(
     manager: Client, stored: OAuth2ClientCredentials, parameters: Any
 ) -> None:

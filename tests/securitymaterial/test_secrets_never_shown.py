@@ -133,15 +133,21 @@ def test_no_log_line_page_or_admin_page_shows_a_secret_of_the_other_types(
     from securitymaterial.models import OAuth2ClientCredentials, SecureParameter, UserCredentials
 
     caplog.set_level(logging.DEBUG)
-    markers = ("password-marker-71a", "parameter-marker-2b9", "cc-secret-marker-4e0",
-               "custom-marker-8f3")  # fmt: skip
+    markers = (
+        "password-marker-71a",
+        "parameter-marker-2b9",
+        "cc-secret-marker-4e0",
+        "custom-marker-8f3",
+    )
     user = UserCredentials.objects.create(name="U", user="u", password=markers[0])
     parameter = SecureParameter.objects.create(name="P", value=markers[1])
     client_credentials = OAuth2ClientCredentials.objects.create(
-        name="C", token_service_url=f"{oauth_server.url}/o/token/", client_id="nobody",
+        name="C",
+        token_service_url=f"{oauth_server.url}/o/token/",
+        client_id="nobody",
         client_secret=markers[2],
         custom_parameters_json=f'[{{"key": "X-K", "value": "{markers[3]}", "send_as": "header"}}]',
-    )  # fmt: skip
+    )
     fetch_token(client_credentials.pk)  # refused by the server: an error is logged
     assert caplog.records
     client = _staff(superuser=True)

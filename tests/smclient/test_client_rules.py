@@ -87,8 +87,15 @@ def test_a_service_url_in_clear_text_to_another_host_is_refused(base_url: str) -
         SecurityMaterial(base_url, api_token=API_TOKEN)
 
 
-@pytest.mark.parametrize("base_url", ["https://security.example.com", "http://127.0.0.1:8000",
-                                      "http://localhost:8000", "http://[::1]:8000"])  # fmt: skip
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://security.example.com",
+        "http://127.0.0.1:8000",
+        "http://localhost:8000",
+        "http://[::1]:8000",
+    ],
+)
 def test_https_or_a_local_service_is_accepted(base_url: str) -> None:
     assert SecurityMaterial(base_url, api_token=API_TOKEN).base_url == base_url
 

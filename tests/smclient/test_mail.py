@@ -30,9 +30,13 @@ def message(subject: str) -> EmailMessage:
 
 
 def test_send_over_smtp_and_read_it_back_over_imap(
-    live_server: Any, mail_oauth: OAuthServer, make_artifact: Any,
-    smtp_server: SubmissionServer, imap_server: ImapServer, maildirs: Path,
-) -> None:  # fmt: skip
+    live_server: Any,
+    mail_oauth: OAuthServer,
+    make_artifact: Any,
+    smtp_server: SubmissionServer,
+    imap_server: ImapServer,
+    maildirs: Path,
+) -> None:
     mailer(mail_oauth, make_artifact)
     client = service(live_server)
     with client.smtp("M365_Mailer", "127.0.0.1", smtp_server.port, protection="none") as smtp:
@@ -54,9 +58,11 @@ def test_send_over_smtp_and_read_it_back_over_imap(
 
 
 def test_a_two_kilobyte_token_signs_in_after_the_334(
-    live_server: Any, mail_oauth: OAuthServer, make_artifact: Any,
+    live_server: Any,
+    mail_oauth: OAuthServer,
+    make_artifact: Any,
     smtp_server: SubmissionServer,
-) -> None:  # fmt: skip
+) -> None:
     mailer(mail_oauth, make_artifact, client_id="long-mailer-app")
     client = service(live_server)
     with client.smtp("M365_Mailer", "127.0.0.1", smtp_server.port, protection="none") as smtp:
@@ -67,9 +73,11 @@ def test_a_two_kilobyte_token_signs_in_after_the_334(
 
 
 def test_a_revoked_token_is_refused_and_the_client_says_so(
-    live_server: Any, mail_oauth: OAuthServer, make_artifact: Any,
+    live_server: Any,
+    mail_oauth: OAuthServer,
+    make_artifact: Any,
     smtp_server: SubmissionServer,
-) -> None:  # fmt: skip
+) -> None:
     artifact = mailer(mail_oauth, make_artifact)
     client = service(live_server)
     token = client.access_token("M365_Mailer")

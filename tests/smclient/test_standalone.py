@@ -23,8 +23,11 @@ def run_without_site_packages(path: Path) -> str:
     code = f"import sys; sys.path.insert(0, {str(path)!r}); {USE_IT}"
     return subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-I", "-S", "-c", code],
-        capture_output=True, text=True, check=True, timeout=60,
-    ).stdout  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
 
 
 def test_it_imports_with_the_standard_library_alone() -> None:
@@ -34,9 +37,20 @@ def test_it_imports_with_the_standard_library_alone() -> None:
 @pytest.mark.slow
 def test_it_installs_from_its_own_folder_without_dependencies(tmp_path: Path) -> None:
     subprocess.run(  # noqa: S603 - pip of this interpreter, from this repository
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
-         str(tmp_path), str(ROOT / "smclient")],
-        check=True, timeout=300, capture_output=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(tmp_path),
+            str(ROOT / "smclient"),
+        ],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
     assert sorted(p.name for p in (tmp_path / "smclient").glob("*.py")) == ["__init__.py"]
     assert run_without_site_packages(tmp_path) == "ok\n"

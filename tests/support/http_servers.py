@@ -116,9 +116,15 @@ class _MisbehavingHandler(socketserver.StreamRequestHandler):
             if self.server.mode in WHOLE_ANSWERS:
                 status, content_type, body = WHOLE_ANSWERS[self.server.mode]
                 self.wfile.write(
-                    b"HTTP/1.1 " + status + b"\r\nContent-Type: " + content_type
-                    + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-                )  # fmt: skip
+                    b"HTTP/1.1 "
+                    + status
+                    + b"\r\nContent-Type: "
+                    + content_type
+                    + b"\r\nContent-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\n\r\n"
+                    + body
+                )
                 return
             size = HUGE if self.server.mode == "huge" else 1000
             self.wfile.write(

@@ -274,10 +274,15 @@ def imap_server(mail_oauth: OAuthServer, maildirs: Path) -> Iterator[ImapServer]
 def mailer(oauth: OAuthServer, make_artifact: Any, client_id: str = "mailer-app") -> Any:
     """An authorized artifact whose access token has expired: the first use refreshes it."""
     return make_artifact(
-        name="M365_Mailer", client_id=client_id, client_secret="mailer-secret",
-        token_service_url=f"{oauth.url}/o/token/", status=Status.DEPLOYED,
-        user_name=MAILBOX, access_token="expired", refresh_token_expiry_days=90,
+        name="M365_Mailer",
+        client_id=client_id,
+        client_secret="mailer-secret",
+        token_service_url=f"{oauth.url}/o/token/",
+        status=Status.DEPLOYED,
+        user_name=MAILBOX,
+        access_token="expired",
+        refresh_token_expiry_days=90,
         refresh_token=oauth.issue_refresh_token(client_id),
         access_token_expires_at=timezone.now() - timedelta(minutes=1),
         refresh_token_renewed_at=timezone.now() - timedelta(hours=1),
-    )  # fmt: skip
+    )

@@ -33,19 +33,41 @@ class OAuthServer:
     ) -> None:
         subprocess.run(  # noqa: S603 - our own test server's command
             [
-                sys.executable, "-m", "django", "register_client",
-                "--client-id", client_id, "--client-secret", client_secret,
-                "--redirect-uri", redirect_uri, "--auth-method", auth_method,
-                "--username", USER, "--password", PASSWORD, "--grant", grant,
+                sys.executable,
+                "-m",
+                "django",
+                "register_client",
+                "--client-id",
+                client_id,
+                "--client-secret",
+                client_secret,
+                "--redirect-uri",
+                redirect_uri,
+                "--auth-method",
+                auth_method,
+                "--username",
+                USER,
+                "--password",
+                PASSWORD,
+                "--grant",
+                grant,
             ],
-            cwd=ROOT, env=self.env, check=True, timeout=60,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            timeout=60,
+        )
 
     def issue_refresh_token(self, client_id: str) -> str:
         result = subprocess.run(  # noqa: S603
             [sys.executable, "-m", "django", "issue_tokens", "--client-id", client_id],
-            cwd=ROOT, env=self.env, check=True, timeout=60, capture_output=True, text=True,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            timeout=60,
+            capture_output=True,
+            text=True,
+        )
         return result.stdout.strip()
 
     def revoke_access_token(self, token: str) -> None:
@@ -96,16 +118,27 @@ def running_oauth_server(workdir: Path) -> Iterator[OAuthServer]:
     }
     subprocess.run(
         [sys.executable, "-m", "django", "migrate", "--verbosity", "0"],
-        cwd=ROOT, env=env, check=True, timeout=120,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+    )
     process = start(
         [
-            sys.executable, "-m", "gunicorn", "tests.oauthserver.wsgi",
-            "--bind", "127.0.0.1:0", "--workers", "1", "--threads", "8",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "tests.oauthserver.wsgi",
+            "--bind",
+            "127.0.0.1:0",
+            "--workers",
+            "1",
+            "--threads",
+            "8",
             "--no-control-socket",
         ],
         env,
-    )  # fmt: skip
+    )
     try:
         yield OAuthServer(url=_listening_url(process), env=env)
     finally:

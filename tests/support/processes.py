@@ -98,10 +98,20 @@ def gunicorn(var_dir: Path, *options: str) -> Iterator[str]:
         "SECURITY_MATERIAL_VAR_DIR": str(var_dir),
     }
     process = start(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", "127.0.0.1:0",
-         "--no-control-socket", "--config", "python:config.gunicorn", *options],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            "127.0.0.1:0",
+            "--no-control-socket",
+            "--config",
+            "python:config.gunicorn",
+            *options,
+        ],
         env,
-    )  # fmt: skip
+    )
     try:
         yield read_until(process, r"Listening at: (http://127\.0\.0\.1:\d+)", 60).group(1)
     finally:

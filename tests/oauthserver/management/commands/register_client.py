@@ -17,8 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--auth-method", choices=["basic", "body"], required=True)
         parser.add_argument("--username", default="alice")
         parser.add_argument("--password", required=True)
-        parser.add_argument("--grant", choices=["authorization-code", "client-credentials"],
-                            default="authorization-code")  # fmt: skip
+        parser.add_argument(
+            "--grant",
+            choices=["authorization-code", "client-credentials"],
+            default="authorization-code",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not User.objects.filter(username=options["username"]).exists():

@@ -56,8 +56,10 @@ class Transcript:
     def shown(self) -> list[str]:
         if not self.left_out:
             return self.lines
-        return [*self.lines, f"[{self.left_out} more lines not shown: the transcript is cut "
-                             f"at {MAX_LINES} lines]"]  # fmt: skip
+        return [
+            *self.lines,
+            f"[{self.left_out} more lines not shown: the transcript is cut at {MAX_LINES} lines]",
+        ]
 
 
 @dataclass(frozen=True)
