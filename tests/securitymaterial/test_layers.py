@@ -62,3 +62,75 @@ def test_the_providers_and_the_client_need_no_django(path: Path) -> None:
     """Plain Python: the catalogue imports the providers directly, integrations the client."""
     django = {name for name in imported_modules(path) if name.split(".")[0] == "django"}
     assert django == set(), f"{path.name} imports {django}"
+
+
+PACKAGES = ("config", *APPS)
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Each module of ours and the modules of ours it imports when it is imported (its
+    top-level imports; an import inside a function runs later and is no circle)."""
+    modules: dict[str, Path] = {}
+    for path in python_files(*PACKAGES):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        modules[name.removesuffix(".__init__")] = path
+
+    def ours(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found: set[str | None] = set()
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Import):
+                found |= {ours(alias.name) for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parent = package
+                    for _ in range(node.level - 1):
+                        parent = parent.rpartition(".")[0]
+                    base = f"{parent}.{base}" if base else parent
+                found |= {ours(f"{base}.{alias.name}") or ours(base) for alias in node.names}
+        graph[name] = {module for module in found if module and module != name}
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for other in graph[module]:
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            component = [stack.pop()]
+            while component[-1] != module:
+                component.append(stack.pop())
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for module in graph:
+        if module not in index:
+            visit(module)
+    return found
+
+
+def test_no_module_imports_back_in_a_circle() -> None:
+    assert circles(module_graph()) == []
+
+
+def test_the_circle_check_sees_a_planted_circle() -> None:
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
