@@ -59,14 +59,18 @@ MAX_RETRY_AFTER_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
-class ClientCredentials:
+class ClientAuth:
+    """How the client proves who it is at the token endpoint (RFC 6749 §2.3.1): its ID and
+    secret, in the body or as HTTP Basic. Not to be confused with the Client Credentials
+    grant or artifact type."""
+
     holds_secrets = True
     client_id: str
     client_secret: str
     send_as: str  # "body" (client_secret_post) or "basic" (client_secret_basic)
 
     def __repr__(self) -> str:  # never print the secret, even in a traceback
-        return f"ClientCredentials(client_id={self.client_id!r}, send_as={self.send_as!r})"
+        return f"ClientAuth(client_id={self.client_id!r}, send_as={self.send_as!r})"
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,7 @@ class ConfigurationError(TokenError):
 def exchange_code(
     provider: type[Provider],
     token_url: str,
-    credentials: ClientCredentials,
+    credentials: ClientAuth,
     *,
     code: str,
     redirect_uri: str,
@@ -168,7 +172,7 @@ def exchange_code(
 def refresh(
     provider: type[Provider],
     token_url: str,
-    credentials: ClientCredentials,
+    credentials: ClientAuth,
     *,
     refresh_token: str,
     scope: str,
@@ -183,7 +187,7 @@ def refresh(
 @sensitive_variables()
 def client_credentials_grant(
     token_url: str,
-    credentials: ClientCredentials,
+    credentials: ClientAuth,
     *,
     scope: str = "",
     resource: str = "",
@@ -241,7 +245,7 @@ def basic_authorization(client_id: str, client_secret: str) -> str:
 def _token_request(
     provider: type[Provider],
     token_url: str,
-    credentials: ClientCredentials,
+    credentials: ClientAuth,
     data: dict[str, str],
     secrets: tuple[str, ...],
     *,

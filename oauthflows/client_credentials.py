@@ -18,9 +18,9 @@ from oauthflows import client
 from securitymaterial.models import (
     AuditEntry,
     ClientAuthentication,
-    ContentType,
     ErrorKind,
     OAuth2ClientCredentials,
+    RequestBodyFormat,
 )
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def fetch_token(
         try:
             result = client.client_credentials_grant(
                 artifact.token_service_url,
-                client.ClientCredentials(
+                client.ClientAuth(
                     client_id=artifact.client_id,
                     client_secret=artifact.client_secret,
                     send_as="basic"
@@ -58,7 +58,7 @@ def fetch_token(
                 scope=artifact.scope,
                 resource=artifact.resource,
                 audience=artifact.audience,
-                json_body=artifact.content_type == ContentType.JSON,
+                json_body=artifact.content_type == RequestBodyFormat.JSON,
                 custom_parameters=tuple(
                     (p["key"], p["value"], p["send_as"]) for p in artifact.custom_parameters
                 ),

@@ -126,7 +126,7 @@ def complete_authorization(request: HttpRequest) -> Outcome:
         result = client.exchange_code(
             PROVIDERS[artifact.provider],
             record.token_service_url,
-            client.ClientCredentials(artifact.client_id, artifact.client_secret, artifact.send_as),
+            client.ClientAuth(artifact.client_id, artifact.client_secret, artifact.send_as),
             code=code,
             redirect_uri=record.redirect_uri,
             code_verifier=record.code_verifier,

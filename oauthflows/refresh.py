@@ -159,7 +159,7 @@ def _refresh_locked(
         result = client.refresh(
             PROVIDERS[artifact.provider],
             artifact.token_service_url,
-            client.ClientCredentials(artifact.client_id, artifact.client_secret, artifact.send_as),
+            client.ClientAuth(artifact.client_id, artifact.client_secret, artifact.send_as),
             refresh_token=artifact.refresh_token,
             scope=artifact.scope,
         )

@@ -11,8 +11,8 @@ from securitymaterial import validators
 from securitymaterial.forms.base import ArtifactForm, choice_error, secret_field
 from securitymaterial.models import (
     ClientAuthentication,
-    ContentType,
     OAuth2ClientCredentials,
+    RequestBodyFormat,
     SendAsPartOf,
 )
 from securitymaterial.models.client_credentials import (
@@ -199,9 +199,9 @@ class OAuth2ClientCredentialsForm(ArtifactForm):
     )
     content_type = forms.ChoiceField(
         label="Content Type",
-        choices=ContentType.choices,
-        initial=ContentType.FORM,
-        error_messages=choice_error(ContentType.choices),
+        choices=RequestBodyFormat.choices,
+        initial=RequestBodyFormat.FORM,
+        error_messages=choice_error(RequestBodyFormat.choices),
         help_text="How the token request body is encoded. RFC 6749 servers expect a form; "
         "some APIs want JSON.",
     )

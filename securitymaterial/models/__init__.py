@@ -14,8 +14,8 @@ from securitymaterial.models.catalogue import (
 )
 from securitymaterial.models.client_credentials import (
     ClientAuthentication,
-    ContentType,
     OAuth2ClientCredentials,
+    RequestBodyFormat,
     SendAsPartOf,
 )
 from securitymaterial.models.credentials import SecureParameter, UserCredentials
@@ -38,10 +38,10 @@ __all__ = [
     "ArtifactType",
     "AuditEntry",
     "ClientAuthentication",
-    "ContentType",
     "ErrorKind",
     "OAuth2AuthorizationCode",
     "OAuth2ClientCredentials",
+    "RequestBodyFormat",
     "Runtime",
     "SecureParameter",
     "SendAs",

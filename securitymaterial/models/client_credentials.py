@@ -53,7 +53,7 @@ class ClientAuthentication(models.TextChoices):
     HEADER = "header", "Send as Request Header"  # client_secret_basic, RFC 6749 §2.3.1
 
 
-class ContentType(models.TextChoices):
+class RequestBodyFormat(models.TextChoices):
     FORM = "application/x-www-form-urlencoded", "application/x-www-form-urlencoded"
     JSON = "application/json", "application/json"
 
@@ -75,7 +75,7 @@ class OAuth2ClientCredentials(HeldAccessToken, Artifact):
     )
     scope = models.CharField(max_length=2000, blank=True)
     content_type = models.CharField(
-        max_length=40, choices=ContentType.choices, default=ContentType.FORM
+        max_length=40, choices=RequestBodyFormat.choices, default=RequestBodyFormat.FORM
     )
     resource = models.CharField(max_length=2000, blank=True)
     audience = models.CharField(max_length=2000, blank=True)

@@ -18,8 +18,8 @@ TOKEN_URL = "https://login.example.com/oauth2/token"
 SECRET = "s3cret/with+odd chars"
 CODE = "the-authorization-code"
 VERIFIER = "v" * 86
-CREDENTIALS_BODY = client.ClientCredentials("client-1", SECRET, "body")
-CREDENTIALS_BASIC = client.ClientCredentials("client:1", SECRET, "basic")
+CREDENTIALS_BODY = client.ClientAuth("client-1", SECRET, "body")
+CREDENTIALS_BASIC = client.ClientAuth("client:1", SECRET, "basic")
 REDIRECT_URI = "https://sm.example.com/oauth2/callback/"
 
 
@@ -46,7 +46,7 @@ TOKENS = {
 
 def exchange(
     provider: type = Generic,
-    credentials: client.ClientCredentials = CREDENTIALS_BODY,
+    credentials: client.ClientAuth = CREDENTIALS_BODY,
     verifier: str = VERIFIER,
     scope: str = "read write",
 ) -> client.TokenResult:

@@ -19,7 +19,7 @@ from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
 from tests.oauthflows.conftest import start
 from tests.support.http_servers import MisbehavingTokenEndpoint
 
-CREDENTIALS = client.ClientCredentials("client-1", "s3cret", "body")
+CREDENTIALS = client.ClientAuth("client-1", "s3cret", "body")
 
 
 @pytest.fixture(autouse=True)
