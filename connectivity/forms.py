@@ -15,7 +15,8 @@ from securitymaterial.models import OAuth2AuthorizationCode, Status
 
 PROTECTIONS = [("starttls", "STARTTLS"), ("tls", "TLS"), ("none", "None")]
 AUTHENTICATIONS = [("oauth2-authorization-code", "OAuth2 Authorization Code")]
-# Microsoft 365's hosts (reference: oauth-and-microsoft-identity.md §2.2).
+# Microsoft 365's hosts: https://support.microsoft.com/en-us/office/pop-imap-and-smtp-settings-
+# 8361e398-8af4-4e97-b147-6c6c4ac95353
 DEFAULTS = {
     "smtp": {"host": "smtp.office365.com", "port": 587, "protection": "starttls"},
     "imap": {"host": "outlook.office365.com", "port": 993, "protection": "tls"},

@@ -1,8 +1,10 @@
 """The token client: the only module that talks to token endpoints.
 
-One function per call (`exchange_code`, `refresh`), each with timeouts, TLS verification,
-no redirects, a response size limit, strict parsing into `TokenResult`, and our own
-exceptions. Nothing here logs or raises a secret, code, verifier or token.
+One function per grant (`exchange_code`, `refresh`, `client_credentials_grant`), all
+through one request path (`_token_request`): a total deadline and the address policy
+(transport), TLS verification, no redirects, a response size limit, strict parsing into
+`TokenResult`, and our own exceptions. Nothing here logs or raises a secret, code, verifier
+or token.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Microsoft 365 (Microsoft identity platform v2.0).
 
-See shared/reference/oauth-and-microsoft-identity.md §1: tenant-specific endpoints,
-`offline_access` is required for a refresh token, refresh tokens live 90 days of inactivity,
-errors carry AADSTS numbers in `error_codes` (hints only: Microsoft says they may change).
+Tenant-specific endpoints; `offline_access` is required for a refresh token; refresh tokens
+live 90 days of inactivity; errors carry AADSTS numbers in `error_codes` (hints only:
+Microsoft says they may change). Sources:
+https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow and
+https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from oauthproviders.base import ErrorClass, Provider
 
 LOGIN_HOST = "https://login.microsoftonline.com"
 
-# AADSTS code → (class, plain words). Source: learn.microsoft.com/entra/identity-platform/
-# reference-error-codes, summarised in the reference §1.8.
+# AADSTS code → (class, plain words). Source:
+# https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes
 AADSTS: dict[int, tuple[ErrorClass, str]] = {
     70008: (ErrorClass.REAUTHORIZE, "The authorization expired or was revoked."),
     700082: (
@@ -78,7 +80,8 @@ class Microsoft365(Provider):
         ("https://outlook.office.com/SMTP.Send", "Send mail (SMTP AUTH with XOAUTH2)"),
         ("https://outlook.office.com/IMAP.AccessAsUser.All", "Read mail (IMAP with XOAUTH2)"),
     )
-    # Exchange Online (reference §2.2), and the same hosts of the national clouds: US
+    # Exchange Online (https://support.microsoft.com/en-us/office/pop-imap-and-smtp-settings-
+    # 8361e398-8af4-4e97-b147-6c6c4ac95353), and the same hosts of the national clouds: US
     # Government (GCC High, DoD) and China (21Vianet).
     mail_hosts = (
         "smtp.office365.com",

@@ -1,7 +1,10 @@
 """Personas and shared fixtures.
 
-admin: may view, add, change and delete security material (not a superuser).
-reader: may only view. outsider: signed in, no permission at all.
+admin_user (ada): the Administrator's permissions on the catalogue (view, add, change,
+delete) and the Operator's (operate_artifact); not a superuser. reader (rita): a Viewer, may
+only view. outsider (otto): signed in, no permission at all. Their clients: admin_client,
+reader_client, outsider_client. Also the real OAuth server (oauth_server, session-wide),
+make_artifact, and the mail servers (tests.support.mailservers, registered below).
 """
 
 from __future__ import annotations

@@ -304,7 +304,7 @@ class ArtifactCount(models.Model):
 
     On PostgreSQL a trigger on the artifact table keeps it (migration 0004), inside the
     transaction that changes the artifact, so it is never off by a concurrent write. Other
-    databases (the embedded SQLite) count the rows instead: see `Artifact.counts`.
+    databases (the embedded SQLite) count the rows instead: see `ArtifactCount.counts`.
     """
 
     runtime = models.CharField(max_length=16, choices=Runtime.choices)

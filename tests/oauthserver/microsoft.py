@@ -1,8 +1,9 @@
 """A local stand-in for the Microsoft identity platform v2.0 endpoints.
 
-The real server underneath is django-oauth-toolkit; this wraps it in the ways the reference
-documents (shared/reference/oauth-and-microsoft-identity.md §1.6-1.8): a refresh token only
-with offline_access, the scope echoed without offline_access, ext_expires_in, and error
+The real server underneath is django-oauth-toolkit; this wraps it in the ways Microsoft
+documents (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow,
+https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes): a refresh
+token only with offline_access, the scope echoed without offline_access, ext_expires_in, and error
 bodies with AADSTS error_codes, trace_id and correlation_id.
 """
 
