@@ -87,9 +87,10 @@ def issue(artifact: TokenHolder, *, min_valid_seconds: int = 300, via: str) -> I
 def _renew(artifact: TokenHolder, margin: timedelta) -> TokenHolder:
     """Through the locked services, so concurrent consumers cause one token request."""
     if isinstance(artifact, OAuth2ClientCredentials):
-        return client_credentials.fetch_token(artifact.pk, unless_valid_for=margin)
-    refresh.refresh_artifact(artifact.pk, unless_valid_for=margin)
-    return OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
+        client_credentials.fetch_token(artifact.pk, unless_valid_for=margin)
+    else:
+        refresh.refresh_artifact(artifact.pk, unless_valid_for=margin)
+    return type(artifact).objects.get(pk=artifact.pk)
 
 
 def _require_authorized(artifact: OAuth2AuthorizationCode) -> None:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from oauthflows import client
+from oauthflows.outcomes import TokenOutcome
 from securitymaterial.models import (
     AuditEntry,
     ClientAuthentication,
@@ -29,22 +30,24 @@ logger = logging.getLogger(__name__)
 @sensitive_variables()
 def fetch_token(
     pk: int, *, unless_valid_for: timedelta | None = None, user: object = None
-) -> OAuth2ClientCredentials:
+) -> TokenOutcome:
     """Request a new token and store it, under the artifact's row lock.
 
     With `unless_valid_for`, a token that stays valid that long (stored meanwhile by
     another consumer) is kept, and a provider that just failed is not asked again before
     its retry time. Without it (an admin's Fetch Token), the request always goes out.
-    Failures are stored on the artifact, never raised.
+    Failures are stored on the artifact, never raised; the outcome says what happened, as
+    the refresh service's does.
     """
     with OAuth2ClientCredentials.locked(pk) as artifact:
         now = timezone.now()
-        if unless_valid_for is not None and (
-            artifact.access_token_valid_for(unless_valid_for, now)
-            or artifact.waiting_after_failure(now)
-            or artifact.needs_person
-        ):
-            return artifact
+        if unless_valid_for is not None:
+            if artifact.access_token_valid_for(unless_valid_for, now):
+                return TokenOutcome(artifact.name, "skipped", "a valid token is stored")
+            if artifact.waiting_after_failure(now):
+                return TokenOutcome(artifact.name, "skipped", "waiting after a failure")
+            if artifact.needs_person:
+                return TokenOutcome(artifact.name, "skipped", "needs a person")
         try:
             result = client.client_credentials_grant(
                 artifact.token_service_url,
@@ -76,7 +79,8 @@ def fetch_token(
                 artifact, AuditEntry.Action.TOKEN_FETCH_FAILED, user, detail=error.message
             )
             logger.warning("token request of %s failed: %s", artifact.name, error.message)
-            return artifact
+            action = "retrying" if kind == ErrorKind.TRANSIENT else "needs a person"
+            return TokenOutcome(artifact.name, action, error.message)
         artifact.store_token(result, now)
         artifact.save()
-        return artifact
+        return TokenOutcome(artifact.name, "fetched")

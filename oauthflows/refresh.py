@@ -19,20 +19,11 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from oauthflows import client
+from oauthflows.outcomes import TokenOutcome
 from oauthproviders import PROVIDERS
 from securitymaterial.models import Artifact, AuditEntry, ErrorKind, OAuth2AuthorizationCode
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RefreshOutcome:
-    name: str
-    action: str  # "refreshed", "skipped", "retrying", "needs a person"
-    detail: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.name}: {self.action}" + (f" ({self.detail})" if self.detail else "")
 
 
 @dataclass
@@ -47,7 +38,7 @@ class _Answer:
 @sensitive_variables("result", "artifact", "answer")
 def refresh_artifact(
     pk: int, *, force: bool = False, unless_valid_for: timedelta | None = None
-) -> RefreshOutcome:
+) -> TokenOutcome:
     """Refresh if due (or if forced), under the artifact's lock.
 
     With `unless_valid_for` (a consumer needs a token): refresh unless the access token,
@@ -66,7 +57,7 @@ def refresh_artifact(
         with OAuth2AuthorizationCode.locked(pk) as artifact:
             outcome, notify = _refresh_locked(artifact, force, unless_valid_for, answer)
     except Artifact.DoesNotExist:  # the catalogue row is locked first; its type's too
-        return RefreshOutcome(f"artifact {pk}", "skipped", "deleted")  # while the task waited
+        return TokenOutcome(f"artifact {pk}", "skipped", "deleted")  # while the task waited
     except (OperationalError, InterfaceError):
         if answer.result is None:
             raise  # nothing was spent at the provider: the schedule tries again
@@ -103,7 +94,7 @@ CATALOGUE_FIELDS = [
 
 
 @sensitive_variables("result", "artifact", "answer")
-def _store_after_outage(pk: int, answer: _Answer) -> RefreshOutcome:
+def _store_after_outage(pk: int, answer: _Answer) -> TokenOutcome:
     """The database went away (a restart, a failover) after the provider answered: keep
     trying to store the new tokens, on a new connection, for REFRESH_STORE_RETRY_SECONDS.
     Tokens stored meanwhile by someone else (a newer refresh, a new authorization) win."""
@@ -115,11 +106,11 @@ def _store_after_outage(pk: int, answer: _Answer) -> RefreshOutcome:
         try:
             with OAuth2AuthorizationCode.locked(pk) as artifact:
                 if artifact.refresh_token != answer.spent:
-                    return RefreshOutcome(artifact.name, "skipped", "newer tokens stored meanwhile")
+                    return TokenOutcome(artifact.name, "skipped", "newer tokens stored meanwhile")
                 artifact.record_refresh(answer.result, timezone.now())
                 artifact.save(update_fields=REFRESH_FIELDS)
         except Artifact.DoesNotExist:
-            return RefreshOutcome(f"artifact {pk}", "skipped", "deleted")
+            return TokenOutcome(f"artifact {pk}", "skipped", "deleted")
         except (OperationalError, InterfaceError):
             if time.monotonic() + pause > deadline:
                 logger.error("the new tokens of artifact %s were lost: the database is gone", pk)
@@ -128,7 +119,7 @@ def _store_after_outage(pk: int, answer: _Answer) -> RefreshOutcome:
             pause = min(pause * 2, 5)
             continue
         logger.warning("refreshed %s; stored once the database was back", artifact.name)
-        return RefreshOutcome(artifact.name, "refreshed", "stored once the database was back")
+        return TokenOutcome(artifact.name, "refreshed", "stored once the database was back")
 
 
 @sensitive_variables("result", "artifact", "answer")
@@ -137,24 +128,24 @@ def _refresh_locked(
     force: bool,
     unless_valid_for: timedelta | None,
     answer: _Answer,
-) -> tuple[RefreshOutcome, tuple[str, str] | None]:
+) -> tuple[TokenOutcome, tuple[str, str] | None]:
     notify: tuple[str, str] | None = None
     now = timezone.now()
     if not artifact.refresh_token or artifact.needs_person:
         artifact.reschedule(now)
         artifact.save(update_fields=["next_refresh_at"])
-        return RefreshOutcome(artifact.name, "skipped", "not authorized"), None
+        return TokenOutcome(artifact.name, "skipped", "not authorized"), None
     if unless_valid_for is not None:
         if artifact.access_token_valid_for(unless_valid_for, now):
-            return RefreshOutcome(artifact.name, "skipped", "still valid"), None
+            return TokenOutcome(artifact.name, "skipped", "still valid"), None
         if artifact.error_kind == ErrorKind.TRANSIENT and (artifact.retry_at or now) > now:
-            return RefreshOutcome(artifact.name, "skipped", "backing off"), None
+            return TokenOutcome(artifact.name, "skipped", "backing off"), None
     elif not force and not artifact.refresh_due(now):
         # Another process refreshed it while this one waited for the lock, or beat's
         # schedule moved; either way nothing to spend a refresh token on.
         artifact.reschedule(now)
         artifact.save(update_fields=["next_refresh_at"])
-        return RefreshOutcome(artifact.name, "skipped", "not due"), None
+        return TokenOutcome(artifact.name, "skipped", "not due"), None
     try:
         result = client.refresh(
             PROVIDERS[artifact.provider],
@@ -172,7 +163,7 @@ def _refresh_locked(
             )
         artifact.save()
         logger.warning("refresh of %s failed, retrying at %s", artifact.name, artifact.retry_at)
-        outcome = RefreshOutcome(artifact.name, "retrying", error.message)
+        outcome = TokenOutcome(artifact.name, "retrying", error.message)
     except client.TokenError as error:
         kind = (
             ErrorKind.REAUTHORIZE
@@ -190,7 +181,7 @@ def _refresh_locked(
             f"The OAuth2 Authorization Code credential {artifact.name} stopped working "
             f"and will not recover by itself.\n\n{artifact.status_hint}",
         )
-        outcome = RefreshOutcome(artifact.name, "needs a person", detail)
+        outcome = TokenOutcome(artifact.name, "needs a person", detail)
     else:
         answer.result, answer.spent = result, artifact.refresh_token
         shown = {name: getattr(artifact, name) for name in CATALOGUE_FIELDS}
@@ -200,7 +191,7 @@ def _refresh_locked(
         same = {name for name, value in shown.items() if getattr(artifact, name) == value}
         artifact.save(update_fields=[name for name in REFRESH_FIELDS if name not in same])
         logger.info("refreshed %s; next at %s", artifact.name, artifact.next_refresh_at)
-        return RefreshOutcome(artifact.name, "refreshed"), None
+        return TokenOutcome(artifact.name, "refreshed"), None
     return outcome, notify
 
 

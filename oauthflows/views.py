@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from oauthflows import client_credentials, flow
-from securitymaterial.models import OAuth2AuthorizationCode, OAuth2ClientCredentials, Status
+from securitymaterial.models import OAuth2AuthorizationCode, OAuth2ClientCredentials
 
 # Authorize, Fetch Token and the callback: the Operator role's, not only the editors'.
 OPERATE = "securitymaterial.operate_artifact"
@@ -29,8 +29,9 @@ def authorize(request: HttpRequest, pk: int) -> HttpResponse:
 def fetch_token(request: HttpRequest, pk: int) -> HttpResponse:
     """An admin tries the client's settings now, rather than waiting for a consumer."""
     artifact = get_object_or_404(OAuth2ClientCredentials, pk=pk)
-    artifact = client_credentials.fetch_token(artifact.pk, user=request.user)
-    if artifact.status == Status.DEPLOYED:
+    outcome = client_credentials.fetch_token(artifact.pk, user=request.user)
+    artifact.refresh_from_db()
+    if outcome.action == "fetched":
         messages.success(request, f"Fetched a token for {artifact.name}; it is deployed.")
     else:
         messages.error(request, f"No token for {artifact.name}: {artifact.status_hint}")

@@ -46,6 +46,12 @@ def make_client_credentials(
     return make
 
 
+def fetched(pk: int, **kwargs: Any) -> OAuth2ClientCredentials:
+    """fetch_token, then the artifact as it stored the outcome."""
+    fetch_token(pk, **kwargs)
+    return OAuth2ClientCredentials.objects.get(pk=pk)
+
+
 def last_request(oauth_server: OAuthServer) -> dict[str, Any]:
     return oauth_server.token_requests()[-1]
 
@@ -56,7 +62,7 @@ def test_a_form_body_with_the_secret_in_the_body_gets_a_token(
     artifact = make_client_credentials("cc-body")
     assert artifact.status == Status.STORED
 
-    artifact = fetch_token(artifact.pk)
+    artifact = fetched(artifact.pk)
 
     assert artifact.status == Status.DEPLOYED, artifact.status_reason
     assert artifact.access_token and artifact.access_token_expires_at is not None
@@ -73,7 +79,7 @@ def test_a_json_body_with_the_secret_in_a_basic_header_gets_a_token(
 ) -> None:
     artifact = make_client_credentials("cc-basic", auth="basic", content_type="application/json")
 
-    artifact = fetch_token(artifact.pk)
+    artifact = fetched(artifact.pk)
 
     assert artifact.status == Status.DEPLOYED, artifact.status_reason
     seen = last_request(oauth_server)
@@ -94,8 +100,8 @@ def test_custom_parameters_arrive_in_the_body_a_header_and_the_url(
     ]
     artifact.save()
 
-    fetched = fetch_token(artifact.pk)
-    assert fetched.status == Status.DEPLOYED, fetched.status_reason
+    stored = fetched(artifact.pk)
+    assert stored.status == Status.DEPLOYED, stored.status_reason
 
     seen = last_request(oauth_server)
     assert seen["body_x"] == {"x_region": "eu-west"}
@@ -109,7 +115,7 @@ def test_a_wrong_secret_is_a_configuration_error_that_says_so_and_waits_for_an_e
 ) -> None:
     artifact = make_client_credentials("cc-wrong", client_secret="not-the-secret-XYZ")
 
-    artifact = fetch_token(artifact.pk)
+    artifact = fetched(artifact.pk)
 
     assert artifact.status == Status.ERROR
     assert artifact.error_kind == ErrorKind.CONFIGURATION and artifact.needs_person
@@ -141,7 +147,7 @@ def test_a_consumer_gets_a_token_fetched_on_demand_then_the_cached_one(
 def test_a_token_within_five_minutes_of_expiry_is_replaced(
     make_client_credentials: Any, oauth_server: OAuthServer
 ) -> None:
-    artifact = fetch_token(make_client_credentials("cc-expiring").pk)
+    artifact = fetched(make_client_credentials("cc-expiring").pk)
     old = artifact.access_token
     now = timezone.now()
     OAuth2ClientCredentials.objects.filter(pk=artifact.pk).update(
@@ -161,7 +167,7 @@ def test_a_consumer_that_loaded_a_stale_copy_finds_the_new_token_under_the_lock(
     """What makes concurrent consumers cause one request: the check is made again after the
     lock, on the row as it is now, not on the copy the consumer read before."""
     stale = make_client_credentials("cc-stale")
-    fresh = fetch_token(stale.pk)  # another consumer got there first
+    fresh = fetched(stale.pk)  # another consumer got there first
     assert stale.access_token == "" and fresh.access_token
 
     again = access.issue(stale, via="a consumer with a stale copy")
@@ -174,7 +180,7 @@ def test_after_a_transient_failure_consumers_wait_before_the_provider_is_asked_a
     make_client_credentials: Any, oauth_server: OAuthServer
 ) -> None:
     artifact = make_client_credentials("cc-down", token_service_url="http://127.0.0.1:9/token")
-    artifact = fetch_token(artifact.pk)
+    artifact = fetched(artifact.pk)
     assert artifact.status == Status.ERROR and artifact.error_kind == ErrorKind.TRANSIENT
     assert artifact.retry_at is not None and artifact.retry_at > timezone.now()
     attempted = artifact.last_attempt_at
@@ -184,3 +190,12 @@ def test_after_a_transient_failure_consumers_wait_before_the_provider_is_asked_a
 
     assert not refused.value.needs_person and refused.value.retry_after
     assert OAuth2ClientCredentials.objects.get(pk=artifact.pk).last_attempt_at == attempted
+
+
+def test_the_outcome_says_what_happened_as_the_refresh_services_does(
+    make_client_credentials: Any,
+) -> None:
+    artifact = make_client_credentials("cc-outcome")
+    assert str(fetch_token(artifact.pk)) == "CC_cc-outcome: fetched"
+    again = fetch_token(artifact.pk, unless_valid_for=timedelta(minutes=5))
+    assert (again.action, again.detail) == ("skipped", "a valid token is stored")

@@ -16,6 +16,7 @@ from django.utils import timezone
 from api.models import ApiToken
 from oauthflows.client_credentials import fetch_token
 from securitymaterial.models import ErrorKind, OAuth2ClientCredentials, Status
+from tests.oauthflows.test_client_credentials import fetched
 from tests.securitymaterial.test_other_types_pages import add, management
 
 TOKEN_URL = "https://auth.example.com/cc-token"
@@ -62,7 +63,7 @@ def test_after_a_failure_the_next_request_waits_30_s_or_what_the_provider_asked(
 ) -> None:
     responses.post(TOKEN_URL, status=503, headers=headers, body="busy")
     before = timezone.now()
-    failed = fetch_token(artifact.pk)
+    failed = fetched(artifact.pk)
     assert failed.error_kind == ErrorKind.TRANSIENT
     assert failed.retry_at is not None
     assert abs((failed.retry_at - before).total_seconds() - waits) < 5
@@ -89,7 +90,7 @@ def test_the_client_refuses_reserved_keys_even_if_stored(
     artifact.custom_parameters = [{"key": "client_secret", "value": "x", "send_as": "url"}]
     artifact.save()
     with responses.RequestsMock() as mocked:
-        failed = fetch_token(artifact.pk)
+        failed = fetched(artifact.pk)
         assert not mocked.calls
     assert failed.status == Status.ERROR and "client_secret" in failed.status_reason
     assert json.dumps(failed.custom_parameters)  # still stored, for the admin to fix

@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 
 from oauthflows import refresh
+from oauthflows.outcomes import TokenOutcome
 from securitymaterial.models import OAuth2AuthorizationCode, Status
 from tests.oauthflows.test_refresh_with_celery import due_artifact
 from tests.support.http_servers import HoldingTokenEndpoint
@@ -38,9 +39,9 @@ def terminate_the_refresh_in_flight() -> None:
     assert ended == [(True,)], ended
 
 
-def refresh_in_a_thread(pk: int) -> refresh.RefreshOutcome:
+def refresh_in_a_thread(pk: int) -> TokenOutcome:
     """Its own connection, as a worker has: the one the test's server process kills."""
-    outcome: list[refresh.RefreshOutcome] = []
+    outcome: list[TokenOutcome] = []
 
     def run() -> None:
         try:

@@ -25,6 +25,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from oauthflows import refresh
+from oauthflows.outcomes import TokenOutcome
 from securitymaterial import crypto, services
 from securitymaterial.forms import OAuth2AuthorizationCodeForm
 from securitymaterial.models import Artifact, OAuth2AuthorizationCode
@@ -116,7 +117,7 @@ def test_a_refresh_reads_the_row_only_after_the_lock(authorized: OAuth2Authoriza
         refresh_token_renewed_at=renewed,
         next_refresh_at=renewed + timedelta(days=45),
     ):
-        outcomes: list[refresh.RefreshOutcome] = []
+        outcomes: list[TokenOutcome] = []
         thread = in_thread(lambda: outcomes.append(refresh.refresh_artifact(authorized.pk)))
     thread.join(timeout=30)
     assert [outcome.action for outcome in outcomes] == ["skipped"]

@@ -68,8 +68,8 @@ def test_a_stored_header_value_http_cannot_carry_fails_with_a_reason_not_a_500(
 ) -> None:
     """A row written past the form (an older version, a restore): the fetch records a
     configuration error, and consumers are not sent to the provider again and again."""
-    from oauthflows.client_credentials import fetch_token
     from securitymaterial.models import ErrorKind, OAuth2ClientCredentials
+    from tests.oauthflows.test_client_credentials import fetched
 
     artifact = OAuth2ClientCredentials.objects.create(
         name="Cc_Bad_Header",
@@ -78,7 +78,7 @@ def test_a_stored_header_value_http_cannot_carry_fails_with_a_reason_not_a_500(
         client_secret="s",
         custom_parameters_json='[{"key": "X-K", "value": "\\u5bc6", "send_as": "header"}]',
     )
-    failed = fetch_token(artifact.pk)
+    failed = fetched(artifact.pk)
     assert failed.error_kind == ErrorKind.CONFIGURATION
     assert "X-K has a value HTTP cannot carry" in failed.status_reason
 
