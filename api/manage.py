@@ -149,6 +149,10 @@ def describe(artifact: Artifact) -> dict[str, Any]:
     return answer
 
 
+# Values the API took before they were renamed, still taken (answers give the new ones).
+LEGACY_VALUES = {"client_authentication": {"header": "basic"}}
+
+
 def _form_data(
     form: type[ArtifactForm], payload: dict[str, Any], current: Artifact | None
 ) -> QueryDict:
@@ -166,6 +170,7 @@ def _form_data(
             )
         if name == "repeat_value":
             value = payload.get("value")
+        value = LEGACY_VALUES.get(name, {}).get(value, value)
         if isinstance(field, forms.BooleanField):
             value = "on" if value else ""
         data[name] = "" if value is None else str(value)

@@ -18,7 +18,6 @@ from oauthflows import client
 from oauthflows.outcomes import TokenOutcome
 from securitymaterial.models import (
     AuditEntry,
-    ClientAuthentication,
     ErrorKind,
     OAuth2ClientCredentials,
     RequestBodyFormat,
@@ -54,9 +53,7 @@ def fetch_token(
                 client.ClientAuth(
                     client_id=artifact.client_id,
                     client_secret=artifact.client_secret,
-                    send_as="basic"
-                    if artifact.client_authentication == ClientAuthentication.HEADER
-                    else "body",
+                    send_as=artifact.client_authentication,
                 ),
                 scope=artifact.scope,
                 resource=artifact.resource,

@@ -16,7 +16,7 @@ from securitymaterial.forms.base import (
     choice_error,
     secret_field,
 )
-from securitymaterial.models import OAuth2AuthorizationCode, SendAs
+from securitymaterial.models import ClientAuthentication, OAuth2AuthorizationCode
 from securitymaterial.providers import redirect_url
 
 URL_FIELDS = ("authorization_url", "token_service_url")
@@ -93,9 +93,9 @@ class OAuth2AuthorizationCodeForm(ArtifactForm):
     )
     send_as = forms.ChoiceField(
         label="Send As",
-        choices=SendAs.choices,
-        initial=SendAs.BODY,
-        error_messages=choice_error(SendAs.choices),
+        choices=ClientAuthentication.choices,
+        initial=ClientAuthentication.BODY,
+        error_messages=choice_error(ClientAuthentication.choices),
         help_text="How the client ID and secret reach the Token Service URL: in the request "
         "body, or as an HTTP Basic Authorization header.",
     )

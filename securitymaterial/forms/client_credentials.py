@@ -10,6 +10,7 @@ from django import forms
 from securitymaterial import validators
 from securitymaterial.forms.base import ArtifactForm, choice_error, secret_field
 from securitymaterial.models import (
+    CLIENT_AUTHENTICATION_LABELS,
     ClientAuthentication,
     OAuth2ClientCredentials,
     RequestBodyFormat,
@@ -22,6 +23,7 @@ from securitymaterial.models.client_credentials import (
     RESERVED_PARAMETER_KEYS,
 )
 
+CLIENT_AUTHENTICATION_CHOICES = list(CLIENT_AUTHENTICATION_LABELS.items())
 KEY_MAX_LENGTH = 100
 VALUE_MAX_LENGTH = 2000
 BLANK_ROWS = 3
@@ -185,9 +187,9 @@ class OAuth2ClientCredentialsForm(ArtifactForm):
     )
     client_authentication = forms.ChoiceField(
         label="Client Authentication",
-        choices=ClientAuthentication.choices,
+        choices=CLIENT_AUTHENTICATION_CHOICES,
         initial=ClientAuthentication.BODY,
-        error_messages=choice_error(ClientAuthentication.choices),
+        error_messages=choice_error(CLIENT_AUTHENTICATION_CHOICES),
         help_text="In the request body, or as an HTTP Basic Authorization header.",
     )
     scope = forms.CharField(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from securitymaterial.models.authorization_code import OAuth2AuthorizationCode, SendAs
+from securitymaterial.models.authorization_code import OAuth2AuthorizationCode
 from securitymaterial.models.catalogue import (
     Artifact,
     ArtifactCount,
@@ -13,12 +13,13 @@ from securitymaterial.models.catalogue import (
     Status,
 )
 from securitymaterial.models.client_credentials import (
-    ClientAuthentication,
+    CLIENT_AUTHENTICATION_LABELS,
     OAuth2ClientCredentials,
     RequestBodyFormat,
     SendAsPartOf,
 )
 from securitymaterial.models.credentials import SecureParameter, UserCredentials
+from securitymaterial.models.tokens import ClientAuthentication
 
 # In the order of the platform's Add menu.
 TYPES: dict[str, type[Artifact]] = {
@@ -32,6 +33,7 @@ TYPES: dict[str, type[Artifact]] = {
 }
 
 __all__ = [
+    "CLIENT_AUTHENTICATION_LABELS",
     "TYPES",
     "Artifact",
     "ArtifactCount",
@@ -44,7 +46,6 @@ __all__ = [
     "RequestBodyFormat",
     "Runtime",
     "SecureParameter",
-    "SendAs",
     "SendAsPartOf",
     "Status",
     "UserCredentials",

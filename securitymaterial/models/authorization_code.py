@@ -17,14 +17,9 @@ import oauthproviders
 from securitymaterial import crypto
 from securitymaterial.fields import EncryptedTextField
 from securitymaterial.models.catalogue import Artifact, ArtifactType, ErrorKind, Status
-from securitymaterial.models.tokens import HeldAccessToken, TokenResponse
+from securitymaterial.models.tokens import ClientAuthentication, HeldAccessToken, TokenResponse
 
 REAUTHORIZE_AFTER_EDIT = "Changed since the last authorization: choose Authorize to sign in again."
-
-
-class SendAs(models.TextChoices):
-    BODY = "body", "Body Parameter"  # client_secret_post
-    BASIC = "basic", "Basic Auth Header"  # client_secret_basic, RFC 6749 §2.3.1
 
 
 class OAuth2AuthorizationCode(HeldAccessToken, Artifact):
@@ -38,7 +33,9 @@ class OAuth2AuthorizationCode(HeldAccessToken, Artifact):
     refresh_token_expiry_days = models.PositiveSmallIntegerField(null=True, blank=True)
     client_id = models.CharField(max_length=255)
     client_secret = EncryptedTextField()
-    send_as = models.CharField(max_length=8, choices=SendAs.choices, default=SendAs.BODY)
+    send_as = models.CharField(
+        max_length=8, choices=ClientAuthentication.choices, default=ClientAuthentication.BODY
+    )
     user_name = models.CharField(max_length=254, blank=True)
     scope = models.CharField(max_length=2000, blank=True)
     use_pkce = models.BooleanField(default=True)

@@ -13,7 +13,7 @@ from django.db import models
 from securitymaterial import crypto
 from securitymaterial.fields import EncryptedTextField
 from securitymaterial.models.catalogue import Artifact, ArtifactType, ErrorKind, Status
-from securitymaterial.models.tokens import HeldAccessToken, TokenResponse
+from securitymaterial.models.tokens import ClientAuthentication, HeldAccessToken, TokenResponse
 
 MAX_CUSTOM_PARAMETERS = 20
 # Set by the service itself; a custom parameter may not override them.
@@ -48,9 +48,11 @@ FIELD_PARAMETERS = {"scope": "Scope", "resource": "Resource", "audience": "Audie
 RETRY_AFTER_FAILURE = timedelta(seconds=30)
 
 
-class ClientAuthentication(models.TextChoices):
-    BODY = "body", "Send as Body Parameter"  # client_secret_post
-    HEADER = "header", "Send as Request Header"  # client_secret_basic, RFC 6749 §2.3.1
+# The platform's words for the same choices on this type.
+CLIENT_AUTHENTICATION_LABELS = {
+    ClientAuthentication.BODY: "Send as Body Parameter",
+    ClientAuthentication.BASIC: "Send as Request Header",
+}
 
 
 class RequestBodyFormat(models.TextChoices):
@@ -88,6 +90,12 @@ class OAuth2ClientCredentials(HeldAccessToken, Artifact):
     class Meta:
         verbose_name = "OAuth2 Client Credentials"
         verbose_name_plural = "OAuth2 Client Credentials"
+
+    @property
+    def client_authentication_label(self) -> str:
+        return CLIENT_AUTHENTICATION_LABELS.get(
+            ClientAuthentication(self.client_authentication), self.client_authentication
+        )
 
     @property
     def access_token_issued_at(self) -> datetime | None:

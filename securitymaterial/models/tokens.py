@@ -10,6 +10,14 @@ from django.db import models
 from securitymaterial.fields import EncryptedTextField
 
 
+class ClientAuthentication(models.TextChoices):
+    """How the client's ID and secret reach the token endpoint (RFC 6749 §2.3.1), for both
+    OAuth types. Each type's form words the choices as the platform does."""
+
+    BODY = "body", "Body Parameter"  # client_secret_post
+    BASIC = "basic", "Basic Auth Header"  # client_secret_basic
+
+
 class TokenResponse(Protocol):
     """A successful token endpoint answer, as oauthflows.client parses it (RFC 6749 §5.1)."""
 

@@ -37,7 +37,7 @@ def make_client_credentials(
             "token_service_url": f"{oauth_server.url}/o/token/",
             "client_id": client_id,
             "client_secret": SECRET,
-            "client_authentication": "header" if auth == "basic" else "body",
+            "client_authentication": auth,
             "scope": "read",
         }
         values.update(fields)
