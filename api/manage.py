@@ -150,7 +150,7 @@ def describe(artifact: Artifact) -> dict[str, Any]:
 
 
 # Values the API took before they were renamed, still taken (answers give the new ones).
-LEGACY_VALUES = {"client_authentication": {"header": "basic"}}
+LEGACY_VALUES: dict[str, dict[str, str]] = {"client_authentication": {"header": "basic"}}
 
 
 def _form_data(
@@ -170,7 +170,8 @@ def _form_data(
             )
         if name == "repeat_value":
             value = payload.get("value")
-        value = LEGACY_VALUES.get(name, {}).get(value, value)
+        if isinstance(value, str):
+            value = LEGACY_VALUES.get(name, {}).get(value, value)
         if isinstance(field, forms.BooleanField):
             value = "on" if value else ""
         data[name] = "" if value is None else str(value)
