@@ -19,4 +19,6 @@ RUN SECURITY_MATERIAL_KEYS=$(python -c "from cryptography.fernet import Fernet; 
 
 USER app
 EXPOSE 8000
+# Liveness only: /readyz (database, broker, keys) is for load balancers and compose.
+HEALTHCHECK --interval=30s --timeout=5s CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:8000/healthz', timeout=3)"]
 CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--config", "python:config.gunicorn"]

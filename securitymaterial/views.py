@@ -12,14 +12,15 @@ from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsS
 from django.core.paginator import Paginator
 from django.db.models import F
 from django.db.models.functions import Lower
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
-from securitymaterial import services
+from securitymaterial import readiness, services
 from securitymaterial.forms import FORMS, ArtifactForm
 from securitymaterial.models import Artifact, ArtifactCount, ArtifactType, Runtime
 from securitymaterial.providers import redirect_url
@@ -116,10 +117,23 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 
 @login_not_required
+@require_safe
 def healthz(request: HttpRequest) -> HttpResponse:
-    """For container health checks: the process serves and the database answers."""
-    Artifact.objects.exists()
+    """Liveness: the process serves requests. It touches nothing else, so a database or
+    broker outage does not make an orchestrator restart healthy processes."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+@login_not_required
+@require_safe
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Readiness: the database, the broker and the keys, each named with what failed; 503
+    while any one fails, so a load balancer sends requests elsewhere."""
+    checks = readiness.report()
+    ready = all(result == "ok" for result in checks.values())
+    response = JsonResponse({"ready": ready, "checks": checks}, status=200 if ready else 503)
+    add_never_cache_headers(response)
+    return response
 
 
 def home(request: HttpRequest) -> HttpResponse:

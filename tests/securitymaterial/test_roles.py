@@ -48,6 +48,7 @@ EVERY = ("GET", "PUT", "DELETE")
 ROUTES: dict[str, dict[str, tuple[str, int]]] = {
     "": {"GET": (VIEW, 302)},  # home: on to the Integrations page
     "healthz": {"GET": (PUBLIC, 200)},
+    "readyz": {"GET": (PUBLIC, 200)},
     "oauth2/callback/": {"GET": (OPERATE, 400)},  # no state: a clear 400
     "accounts/login/": {"GET": (PUBLIC, 200)},
     "accounts/logout/": {"POST": (PUBLIC, 302)},
