@@ -9,6 +9,7 @@ its traceback, mailed to ADMINS.
 
 from __future__ import annotations
 
+import json
 import logging
 
 DESIGNED_STATUSES = {503}  # the provider cannot be reached, or a key is missing: said so
@@ -19,6 +20,30 @@ def _clients_fault(record: logging.LogRecord) -> bool:
     if isinstance(status, int):
         return 400 <= status < 500 or status in DESIGNED_STATUSES
     return record.name.startswith("django.security.")
+
+
+class JsonFormatter(logging.Formatter):
+    """LOG_FORMAT=json: one JSON object per line (time, level, logger, message, and the
+    request's method, path and status where Django gave them; an exception's traceback as
+    one field). The message is formatted as in the plain format, so the same rules keep
+    secrets out of it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int):
+            entry["status"] = status
+        request = getattr(record, "request", None)
+        if request is not None and hasattr(request, "path"):
+            entry["method"], entry["path"] = request.method, request.path
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
 
 
 class ClientErrorsInOneLine(logging.Filter):

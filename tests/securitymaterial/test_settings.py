@@ -65,6 +65,7 @@ def test_an_empty_variable_means_its_default(monkeypatch: pytest.MonkeyPatch, na
         ("DJANGO_DEBUG", "perhaps"),
         ("ALLOW_PRIVATE_TOKEN_ENDPOINTS", "sometimes"),
         ("ALLOW_LOOPBACK_TOKEN_ENDPOINTS", "maybe"),
+        ("LOG_FORMAT", "xml"),
         ("TOKEN_REQUEST_TIMEOUT_SECONDS", "0"),
         ("REFRESH_TOKEN_RENEWAL_FRACTION", "2"),
         ("REFRESH_RETRY_BASE_SECONDS", "9" * 5000),
@@ -98,3 +99,29 @@ def test_sign_in_throttling_defaults_are_the_documented_ones(
     assert loaded["AXES_COOLOFF_TIME"].total_seconds() == 15 * 60
     assert loaded["TRUSTED_PROXY_COUNT"] == 0
     assert loaded["AXES_LOCKOUT_PARAMETERS"] == [["username", "ip_address"]]
+
+
+def test_json_logs_are_one_object_per_line_with_the_request_and_no_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+    import logging
+
+    from django.test import RequestFactory
+
+    from config.logs import JsonFormatter
+
+    loaded = load_settings(monkeypatch, LOG_FORMAT="json")
+    assert loaded["LOGGING"]["handlers"]["console"]["formatter"] == "json"
+    assert loaded["CELERY_WORKER_HIJACK_ROOT_LOGGER"] is False  # workers and beat too
+    record = logging.LogRecord(
+        "django.request", logging.WARNING, __file__, 1, "Bad Request: %s", ("/x",), None
+    )
+    record.status_code = 400
+    record.request = RequestFactory().get("/x?code=secret-code-value")
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["level"] == "WARNING" and entry["message"] == "Bad Request: /x"
+    assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/x", 400)
+    assert "secret-code-value" not in line  # the path, never the query string
