@@ -40,6 +40,7 @@ from playwright.sync_api import Page, Request, expect
 
 from api.models import ApiToken
 from config.celery import app
+from config.logs import JsonFormatter
 from oauthflows import refresh, tasks
 from oauthflows.models import AuthorizationState
 from securitymaterial.models import OAuth2AuthorizationCode, OAuth2ClientCredentials
@@ -65,26 +66,32 @@ CUSTOM_PARAMETERS = [
 
 
 @pytest.fixture
-def logs() -> Iterator[StringIO]:
-    """Our loggers at DEBUG, everyone else's at WARNING, formatted as the service logs."""
-    captured = StringIO()
-    handler = logging.StreamHandler(captured)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+def logs() -> Iterator[tuple[StringIO, StringIO]]:
+    """Our loggers at DEBUG, everyone else's at WARNING, formatted as the service logs: the
+    plain lines and the JSON objects (LOG_FORMAT=json) both."""
+    plain, as_json = StringIO(), StringIO()
+    handlers = [logging.StreamHandler(plain), logging.StreamHandler(as_json)]
+    handlers[0].setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handlers[1].setFormatter(JsonFormatter())
     root = logging.getLogger()
     ours = [logging.getLogger(name) for name in ("securitymaterial", "oauthflows", "api")]
     before = root.level, [logger.level for logger in ours]
-    root.addHandler(handler)
     root.setLevel(logging.WARNING)
+    for handler in handlers:
+        root.addHandler(handler)
+        for logger in ours:
+            logger.addHandler(handler)
     for logger in ours:
         logger.setLevel(logging.DEBUG)
-        logger.addHandler(handler)
     try:
-        yield captured
+        yield plain, as_json
     finally:
-        root.removeHandler(handler)
         root.setLevel(before[0])
+        for handler in handlers:
+            root.removeHandler(handler)
+            for logger in ours:
+                logger.removeHandler(handler)
         for logger, level in zip(ours, before[1], strict=True):
-            logger.removeHandler(handler)
             logger.setLevel(level)
 
 
@@ -163,7 +170,7 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
     mail_oauth: OAuthServer,
     smtp_server: SubmissionServer,
     imap_server: ImapServer,
-    logs: StringIO,
+    logs: tuple[StringIO, StringIO],
     tmp_path: Path,
 ) -> None:
     settings.PUBLIC_BASE_URL = live_server.url
@@ -373,7 +380,8 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
 
     haystacks = {
         "the database dump": database_dump(),
-        "the logs": logs.getvalue(),
+        "the logs": logs[0].getvalue(),
+        "the JSON logs": logs[1].getvalue(),
         "gunicorn's access log": access_log.read_text(),
         "the pages": "\n".join(pages),
         "the Redis messages": broker_messages(),
