@@ -22,7 +22,7 @@ from securitymaterial.models import (
     Artifact,
     Runtime,
 )
-from securitymaterial.validators import BIDI_CONTROLS
+from securitymaterial.validators import neutralized
 
 BEARER_RE = re.compile(r"Bearer ([^\s]+)", re.IGNORECASE)  # RFC 6750 §2.1
 
@@ -179,5 +179,5 @@ def find(api_token: ApiToken, runtime: str, name: str, *types: type[Artifact]) -
 def shown_name(name: str) -> str:
     """A name from the path as an answer may quote it: without control or direction
     characters, and cut."""
-    clean = "".join("\ufffd" if not c.isprintable() or c in BIDI_CONTROLS else c for c in name)
+    clean = neutralized(name)
     return clean if len(clean) <= 60 else clean[:60] + "…"

@@ -35,7 +35,7 @@ from securitymaterial.models.client_credentials import (
     RESERVED_HEADERS,
     RESERVED_PARAMETER_KEYS,
 )
-from securitymaterial.validators import BIDI_CONTROLS, INTERNAL_ADDRESS_MESSAGE
+from securitymaterial.validators import INTERNAL_ADDRESS_MESSAGE, neutralized
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class TokenResult:
         for claim in ("preferred_username", "upn", "email", "unique_name"):
             value = self.id_token_claims.get(claim)
             if isinstance(value, str):
-                shown = "".join(c for c in value if c.isprintable() and c not in BIDI_CONTROLS)
+                shown = neutralized(value)
                 if shown.strip():
                     return shown.strip()[:254]
         return ""

@@ -25,7 +25,7 @@ from oauthproviders import PROVIDERS
 from oauthproviders.base import GENERIC_EXPLANATIONS
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
 from securitymaterial.providers import redirect_url
-from securitymaterial.validators import BIDI_CONTROLS
+from securitymaterial.validators import neutralized
 
 logger = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ def _take_state(request: HttpRequest) -> AuthorizationState:
 def _printable(text: str, limit: int) -> str:
     """A field the provider put in the address: shown and stored, so without control or
     direction characters (a NUL made the callback a 500), and cut."""
-    return "".join(c for c in text if c.isprintable() and c not in BIDI_CONTROLS)[:limit]
+    return neutralized(text)[:limit]
 
 
 def _check_provider_error(request: HttpRequest, artifact: OAuth2AuthorizationCode) -> None:

@@ -37,6 +37,13 @@ INTERNAL_ADDRESS_MESSAGE = (
 )
 
 
+def neutralized(text: str) -> str:
+    """Text someone else chose (a provider's error field, an id_token's account, a name from
+    a URL path), fit to show and store: without control or direction characters, which
+    would forge log lines, break the database (a NUL) or make it read otherwise."""
+    return "".join(char for char in text if char.isprintable() and char not in BIDI_CONTROLS)
+
+
 def validate_name(value: str) -> None:
     if not NAME_RE.fullmatch(value):
         raise ValidationError(

@@ -31,3 +31,10 @@ def test_the_cut_comes_after_the_redaction() -> None:
 def test_a_short_secret_is_taken_out_whole_and_several_secrets_at_once() -> None:
     redactor = Redactor(["k3y", SECRET, ""])
     assert redactor(f"k3y={SECRET}") == "[redacted]=[redacted]"
+
+
+def test_text_others_chose_loses_control_and_direction_characters() -> None:
+    from securitymaterial.validators import neutralized
+
+    assert neutralized("mailer\x00@exa\u202emple.com\n\tx") == "mailer@example.comx"
+    assert neutralized("Ünïcode stays") == "Ünïcode stays"
