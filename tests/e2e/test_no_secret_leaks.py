@@ -18,12 +18,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -51,7 +48,7 @@ from tests.support.mailservers import MAILBOX, ImapServer, SubmissionServer
 from tests.support.oauth_server import PASSWORD as PROVIDER_PASSWORD
 from tests.support.oauth_server import USER as PROVIDER_USER
 from tests.support.oauth_server import OAuthServer
-from tests.support.processes import read_until, start, stop, test_database_url
+from tests.support.processes import gunicorn, test_database_url
 
 BROKER = "redis://127.0.0.1:6379/13"  # no worker listens here: messages stay to be read
 NAME = "Leak_Probe"
@@ -93,42 +90,6 @@ def logs() -> Iterator[tuple[StringIO, StringIO]]:
                 logger.removeHandler(handler)
         for logger, level in zip(ours, before[1], strict=True):
             logger.setLevel(level)
-
-
-@contextmanager
-def gunicorn(tmp_path: Path, settings: Any) -> Iterator[tuple[str, Path]]:
-    """The service's gunicorn command against the test database, its access log in a file."""
-    access_log = tmp_path / "access.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": test_database_url(),
-        "SECURITY_MATERIAL_KEYS": ",".join(settings.SECURITY_MATERIAL_KEYS),
-        "DJANGO_SECRET_KEY": settings.SECRET_KEY,  # API tokens are hashed with it
-        "SECURITY_MATERIAL_VAR_DIR": str(tmp_path),
-    }
-    server = start(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "--config",
-            "python:config.gunicorn",
-            "--bind",
-            "127.0.0.1:0",
-            "--workers",
-            "1",
-            "--no-control-socket",
-            "--access-logfile",
-            str(access_log),
-        ],
-        env,
-    )
-    try:
-        url = read_until(server, r"Listening at: (http://127\.0\.0\.1:\d+)", 60).group(1)
-        yield url, access_log
-    finally:
-        stop(server)
 
 
 def database_dump() -> str:
@@ -269,7 +230,8 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
     # with a token is the one place a token belongs).
     api_token, secrets["API token"] = ApiToken.create("leak-consumer")
     bearer = {"Authorization": f"Bearer {secrets['API token']}"}
-    with gunicorn(tmp_path, settings) as (url, access_log):
+    access_log = tmp_path / "access.log"
+    with gunicorn(tmp_path, "--workers", "1", "--access-logfile", str(access_log)) as url:
         answer = requests.get(
             f"{url}/api/v1/security-material/{NAME}/access-token", headers=bearer, timeout=30
         )
