@@ -376,3 +376,11 @@ def test_the_other_protocol_on_the_port_is_named_in_plain_words(
     assert outcome in page
     for internal in ("b&#x27;", "(-1,", "=&gt;", ".."):
         assert internal not in page.split("Failed:", 1)[1].split("</p>", 1)[0]
+
+
+def test_the_documented_bounds_of_a_test() -> None:
+    """README and docs/security.md: 20 s in all, 200 lines of transcript, runs of 16."""
+    from connectivity import probes
+    from securitymaterial import redaction
+
+    assert (probes.DEADLINE, probes.MAX_LINES, redaction.RUN) == (20.0, 200, 16)

@@ -122,3 +122,43 @@ def test_the_debug_page_of_a_failed_deploy_shows_no_posted_value(
     page = response.content.decode()
     assert "deploy failed unexpectedly" in page  # the debug page
     assert value not in page
+
+
+def test_a_clients_error_mails_nobody_and_a_fault_still_does(
+    settings: Any, admin_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """config.logs.ServerFaultsOnly: a body too large (django.security, logged at ERROR) or a
+    designed 503 is no emergency; a 500 is."""
+    from securitymaterial import crypto, services
+
+    settings.DEBUG = False
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+    too_large = client.post(
+        reverse("securitymaterial:add", args=["secure-parameter"]),
+        {"name": "Big", "value": "x" * 3_000_000, "repeat_value": "x"},
+    )
+    assert too_large.status_code == 400
+
+    def unreadable(*args: Any, **kwargs: Any) -> None:
+        raise crypto.DecryptionError("no key reads it")
+
+    monkeypatch.setattr(services, "deploy_new", unreadable)
+    designed = client.post(
+        reverse("securitymaterial:add", args=["secure-parameter"]),
+        {"name": "P_1", "value": "v", "repeat_value": "v"},
+    )
+    assert designed.status_code == 503
+    assert mail.outbox == []
+
+    def fault(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a real fault")
+
+    monkeypatch.setattr(services, "deploy_new", fault)
+    failed = client.post(
+        reverse("securitymaterial:add", args=["secure-parameter"]),
+        {"name": "P_2", "value": "v", "repeat_value": "v"},
+    )
+    assert failed.status_code == 500
+    assert len(mail.outbox) == 1 and "a real fault" in mail.outbox[0].body
