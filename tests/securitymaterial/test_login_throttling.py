@@ -124,3 +124,16 @@ def test_below_twice_the_limit_an_address_still_gets_five(admin_user: User) -> N
     for _ in range(LIMIT - 1):  # 4 + 4 failures in all: below 10
         assert sign_in(fresh, "ada", "wrong").status_code == 200
     assert sign_in(fresh, "ada", "wrong").status_code == 429  # its fifth
+
+
+def test_a_forwarded_value_that_is_no_address_counts_as_the_proxy(
+    admin_user: User, settings: Any
+) -> None:
+    """A client cannot pick its own key by writing anything into X-Forwarded-For."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    for index in range(LIMIT):
+        sign_in(from_address("10.0.0.2", f"not-an-address-{index}"), "ada", "wrong")
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"10.0.0.2"}
+    assert (
+        sign_in(from_address("10.0.0.2", "198.51.100.7, junk"), "ada", PASSWORD).status_code == 429
+    )
