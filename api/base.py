@@ -6,6 +6,7 @@ API token, never a session."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -15,6 +16,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
+from api.lookup import NAME_MAX_LENGTH, Presented
 from api.models import ApiToken
 from api.parsing import StrictJSON
 from securitymaterial import crypto
@@ -28,9 +30,16 @@ BEARER_RE = re.compile(r"Bearer ([^\s]+)", re.IGNORECASE)  # RFC 6750 §2.1
 
 
 class ApiTokenAuth(HttpBearer):
-    """`Authorization: Bearer <API token>`. Session cookies count for nothing here."""
+    """`Authorization: Bearer <API token>`. Session cookies count for nothing here.
 
-    def __call__(self, request: HttpRequest) -> ApiToken | None:
+    `deferred`: the token is not looked up here but by the operation, in the same statement
+    as the artifact (api.lookup); an unknown one gets the same 401 from there."""
+
+    def __init__(self, *, deferred: bool = False) -> None:
+        super().__init__()
+        self.deferred = deferred
+
+    def __call__(self, request: HttpRequest) -> ApiToken | Presented | None:
         # ninja's own parsing logs a header without the Bearer scheme whole when DEBUG is
         # on (an API token sent bare, a Basic password): no header value reaches a log.
         header = request.headers.get("Authorization", "")
@@ -41,7 +50,9 @@ class ApiTokenAuth(HttpBearer):
             return None
         return self.authenticate(request, match.group(1))
 
-    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | Presented | None:
+        if self.deferred:
+            return Presented(token) if ApiToken.plausible(token) else None
         return ApiToken.authenticate(token)
 
 
@@ -144,10 +155,12 @@ GRANT_REFUSED = {
 }
 
 
-def granted(request: HttpRequest, grant: str) -> ApiToken:
+def granted(request: HttpRequest, grant: str, api_token: ApiToken | None = None) -> ApiToken:
     """The request's API token, if it has the grant (`can_consume`, `can_manage`): the two
     are chosen separately when a token is made."""
-    api_token: ApiToken = request.auth  # type: ignore[attr-defined]
+    if api_token is None:
+        api_token = request.auth  # type: ignore[attr-defined]
+    assert isinstance(api_token, ApiToken)
     if not getattr(api_token, grant):
         raise HttpError(
             403,
@@ -157,20 +170,29 @@ def granted(request: HttpRequest, grant: str) -> ApiToken:
     return api_token
 
 
-NAME_MAX_LENGTH = 150
+NOT_LOOKED_UP: Any = object()
 
 
-def find(api_token: ApiToken, runtime: str, name: str, *types: type[Artifact]) -> Artifact:
+def find(
+    api_token: ApiToken,
+    runtime: str,
+    name: str,
+    *types: type[Artifact],
+    found: Artifact | None = NOT_LOOKED_UP,
+) -> Artifact:
     """The artifact of that name, whatever its type (an instance of its type if it is one of
     `types`); 403 before the lookup if the token may not use it, so a limited token cannot
-    even learn which other names exist."""
+    even learn which other names exist. `found`: what api.lookup found with the token,
+    used only once the token may see it."""
     label = Runtime(runtime).label
     shown = shown_name(name)
     if not api_token.allows(runtime, name):
         raise HttpError(403, f"The API token “{api_token.name}” may not use “{shown}” in {label}.")
     # The whole name, never a part: a name no artifact can have (over 150 characters)
     # finds nothing rather than the artifact named by its first 150.
-    artifact = Artifact.find(runtime, name, *types) if len(name) <= NAME_MAX_LENGTH else None
+    artifact = found
+    if artifact is NOT_LOOKED_UP:
+        artifact = Artifact.find(runtime, name, *types) if len(name) <= NAME_MAX_LENGTH else None
     if artifact is None:
         raise HttpError(404, f"No artifact is named “{shown}” in {label}.")
     return artifact

@@ -10,10 +10,11 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Query, Router, Schema
-from ninja.errors import HttpError
+from ninja.errors import AuthenticationError, HttpError
 from pydantic import BeforeValidator, Field
 
-from api.base import Error, RuntimeQuery, error_response, find, granted
+from api import answers, lookup
+from api.base import ApiTokenAuth, Error, RuntimeQuery, error_response, find, granted
 from oauthflows import access
 from securitymaterial.models import (
     ArtifactType,
@@ -76,6 +77,7 @@ class Secret(Schema):
         503: Error,
     },
     summary="A valid access token of an OAuth2 Authorization Code or Client Credentials artifact",
+    auth=ApiTokenAuth(deferred=True),
 )
 def access_token(
     request: HttpRequest, response: HttpResponse, name: str, query: Query[AccessTokenQuery]
@@ -83,10 +85,13 @@ def access_token(
     """Refreshed (or fetched) first when it expires within `min_valid_seconds`. 409: an
     admin must act (authorize, or fix the settings). 503: the provider cannot be reached and
     no valid token is left; retry after `Retry-After` seconds."""
-    api_token = granted(request, "can_consume")
-    artifact = find(
-        api_token, query.runtime, name, OAuth2AuthorizationCode, OAuth2ClientCredentials
-    )
+    # The API token and the artifact in one statement (the hot path: api.lookup).
+    looked_up = lookup.token_and_artifact(request.auth, query.runtime, name)  # type: ignore[attr-defined]
+    if looked_up is None:
+        raise AuthenticationError
+    api_token = granted(request, "can_consume", looked_up[0])
+    api_token.mark_used(timezone.now())
+    artifact = find(api_token, query.runtime, name, found=looked_up[1])
     if not isinstance(artifact, OAuth2AuthorizationCode | OAuth2ClientCredentials):
         raise HttpError(
             404,
@@ -103,6 +108,10 @@ def access_token(
         if error.needs_person:
             return error_response(409, error.message)
         return error_response(503, error.message, Retry_After=str(error.retry_after or 60))
+    # api.answers keeps the answer until the artifact or the API token changes
+    request.given_token = answers.Given(  # type: ignore[attr-defined]
+        api_token.pk, artifact.pk, token.expires_at, token.lifetime
+    )
     return AccessToken(
         access_token=token.access_token,
         token_type=token.token_type,

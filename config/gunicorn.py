@@ -16,3 +16,10 @@ graceful_timeout = 120
 
 accesslog = "-"
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms'
+
+
+def worker_exit(server: object, worker: object) -> None:
+    """A worker that stops cleanly first writes the uses its thread still holds."""
+    from securitymaterial import usage
+
+    usage.flush()

@@ -335,6 +335,14 @@ REFRESH_ALERT_AFTER_HOURS = env_int("REFRESH_ALERT_AFTER_HOURS", 24, minimum=1)
 # When the database goes away after the provider rotated a refresh token, how long the
 # refresh keeps trying to store the new one (a restart or failover takes seconds).
 REFRESH_STORE_RETRY_SECONDS = env_int("REFRESH_STORE_RETRY_SECONDS", 60, minimum=1)
+# A consumer's use of an artifact ("last used", the "Issued to" audit row) is written by a
+# thread of the web process this many seconds later, with the others of that second
+# (securitymaterial.usage); 0 writes it in the request.
+USE_RECORD_DELAY_SECONDS = env_float("USE_RECORD_DELAY_SECONDS", 1.0, minimum=0, maximum=60)
+# The token API gives an answer again from its process's memory for at most this long,
+# while nothing it depends on changed (api.answers: a change takes effect within 1 s on
+# every process, whatever this says); 0 turns it off.
+TOKEN_ANSWER_CACHE_SECONDS = env_float("TOKEN_ANSWER_CACHE_SECONDS", 60, minimum=0, maximum=3600)
 # After beat hands an artifact to a worker, it waits this long before handing it again.
 REFRESH_DISPATCH_LEASE_SECONDS = env_int("REFRESH_DISPATCH_LEASE_SECONDS", 300, minimum=30)
 

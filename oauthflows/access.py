@@ -13,13 +13,12 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from oauthflows import client_credentials, refresh
+from securitymaterial import usage
 from securitymaterial.models import (
-    AuditEntry,
     OAuth2AuthorizationCode,
     OAuth2ClientCredentials,
     Status,
@@ -47,6 +46,7 @@ class IssuedToken:
     expires_at: datetime | None
     scope: str
     user_name: str
+    lifetime: timedelta | None = None  # as the provider gave it, if it said
     token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
 
     @property
@@ -71,16 +71,15 @@ def issue(artifact: TokenHolder, *, min_valid_seconds: int = 300, via: str) -> I
         artifact = _renew(artifact, margin)
         if not artifact.access_token_valid_for(timedelta(0), timezone.now()):
             raise _unavailable(artifact)
-    with transaction.atomic():  # one commit for both writes
-        if artifact.mark_used(timezone.now()):
-            # Who uses it, at most once a minute per artifact (with its use): a consumer
-            # asking many times a second must not write an audit row per call.
-            AuditEntry.record(artifact, AuditEntry.Action.TOKEN_ISSUED, detail=f"Issued to {via}")
+    # Who uses it, at most once a minute per artifact (with its use): a consumer asking
+    # many times a second must not write an audit row per call.
+    usage.record(artifact, timezone.now(), via)
     return IssuedToken(
         access_token=artifact.access_token,
         expires_at=artifact.access_token_expires_at,
         scope=artifact.token_scope or artifact.scope,
         user_name=getattr(artifact, "user_name", ""),
+        lifetime=artifact.access_token_lifetime,
     )
 
 

@@ -48,6 +48,10 @@ def oauth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OAuthServ
 # The test servers (OAuth, SMTP, IMAP) listen on 127.0.0.1: allowed as `make run` allows
 # them, in this process (below) and in the app's processes the tests start (environment).
 os.environ["ALLOW_LOOPBACK_TOKEN_ENDPOINTS"] = "true"
+# Uses are written in the request and answers are not kept: a test's assertions follow its
+# request at once. tests/api/test_usage_and_answers.py tests both as shipped.
+os.environ["USE_RECORD_DELAY_SECONDS"] = "0"
+os.environ["TOKEN_ANSWER_CACHE_SECONDS"] = "0"
 
 
 @pytest.fixture(autouse=True)
@@ -55,6 +59,8 @@ def _test_settings(settings: Any) -> None:
     settings.SECURITY_MATERIAL_KEYS = [TEST_KEY]
     settings.SECURITY_MATERIAL_KEY_FILE = None
     settings.ALLOW_LOOPBACK_TOKEN_ENDPOINTS = True
+    settings.USE_RECORD_DELAY_SECONDS = 0
+    settings.TOKEN_ANSWER_CACHE_SECONDS = 0
     # Test users' passwords need no protection: PBKDF2's million rounds cost 0.3 s a user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -124,6 +124,9 @@ class OAuth2AuthorizationCode(HeldAccessToken, Artifact):
         self.save(update_fields=fields)
         return True
 
+    def use_moves_schedule(self, now: datetime) -> bool:
+        return not self.in_use(now)  # an idle artifact's token is refreshed ahead once used
+
     @property
     def account_differs(self) -> bool:
         """The account that consented is not the configured User Name."""

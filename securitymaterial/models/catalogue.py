@@ -209,6 +209,10 @@ class Artifact(models.Model):
         self.save(update_fields=["last_used_at"])
         return True
 
+    def use_moves_schedule(self, now: datetime) -> bool:
+        """A use changes more than "last used" (securitymaterial.usage writes it at once)."""
+        return False
+
     def settings_changed(self) -> None:
         """An edit changed what stored tokens depend on; types that hold tokens drop them."""
 
@@ -261,6 +265,8 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.artifact_name} by {self.actor_name}"
 
+    SERVICE = "refresh service"  # the actor when no person or API token acted
+
     @classmethod
     def record(
         cls,
@@ -274,7 +280,7 @@ class AuditEntry(models.Model):
     ) -> AuditEntry:
         """Write one entry; without a user, `actor` (an API token) or the service acted."""
         if not actor:
-            actor = user.get_username() if user is not None else "refresh service"
+            actor = user.get_username() if user is not None else cls.SERVICE
         return cls.objects.create(
             # A deleted artifact's entry keeps only its name.
             artifact_id=None if action == cls.Action.DELETED else artifact.pk,

@@ -54,12 +54,21 @@ class HeldAccessToken(models.Model):
             return False
         return self.access_token_expires_at is None or self.access_token_expires_at - now > margin
 
-    def access_token_margin(self, wanted_seconds: int) -> timedelta:
-        """How long a consumer's token must stay valid: what it asks for, capped at half the
-        lifetime the provider gave the token, so short-lived tokens are not fetched again on
-        every call (the refresh loop the platform we mimic warns of under 10 minutes)."""
-        wanted = timedelta(seconds=max(wanted_seconds, 0))
+    @property
+    def access_token_lifetime(self) -> timedelta | None:
+        """How long the provider made the stored access token valid, if it said."""
         issued_at = self.access_token_issued_at
         if self.access_token_expires_at is None or issued_at is None:
-            return wanted
-        return min(wanted, (self.access_token_expires_at - issued_at) / 2)
+            return None
+        return self.access_token_expires_at - issued_at
+
+    def access_token_margin(self, wanted_seconds: int) -> timedelta:
+        return token_margin(wanted_seconds, self.access_token_lifetime)
+
+
+def token_margin(wanted_seconds: int, lifetime: timedelta | None) -> timedelta:
+    """How long a consumer's token must stay valid: what it asks for, capped at half the
+    lifetime the provider gave the token, so short-lived tokens are not fetched again on
+    every call (the refresh loop the platform we mimic warns of under 10 minutes)."""
+    wanted = timedelta(seconds=max(wanted_seconds, 0))
+    return wanted if lifetime is None else min(wanted, lifetime / 2)

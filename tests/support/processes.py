@@ -84,9 +84,9 @@ test_database_url.__test__ = False  # type: ignore[attr-defined]
 
 
 @contextmanager
-def gunicorn(var_dir: Path, *options: str) -> Iterator[str]:
-    """The service under gunicorn with the shipped configuration (and `options`), on the
-    test database; yields its URL."""
+def gunicorn(var_dir: Path, *options: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The service under gunicorn with the shipped configuration (and `options`, and `env`
+    over the test environment), on the test database; yields its URL."""
     from tests.conftest import TEST_KEY
 
     env = {
@@ -96,6 +96,7 @@ def gunicorn(var_dir: Path, *options: str) -> Iterator[str]:
         "SECURITY_MATERIAL_KEYS": TEST_KEY,
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,  # API tokens are hashed with it
         "SECURITY_MATERIAL_VAR_DIR": str(var_dir),
+        **(env or {}),
     }
     process = start(
         [
