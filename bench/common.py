@@ -68,7 +68,7 @@ def _create_database(url: str) -> None:
 def seed(count: int, *, due: int = 0, token_url: str = "https://auth.example.com/token") -> None:  # noqa: S107
     """Exactly `count` deployed authorization-code artifacts named Bench_0000001..., every
     50th needing a person, `due` of them due for a refresh now, the rest spread over 30
-    days."""
+    days; each last used an hour ago, as in a service whose integrations use them."""
     from django.db import connection
 
     from securitymaterial import crypto
@@ -87,11 +87,12 @@ def seed(count: int, *, due: int = 0, token_url: str = "https://auth.example.com
             """
             INSERT INTO securitymaterial_artifact
                 (runtime, name, kind, description, status, status_reason, error_kind,
-                 deployed_on, created_at)
+                 deployed_on, created_at, last_used_at)
             SELECT 'cloud', 'Bench_' || lpad(g::text, 7, '0'), 'oauth2-authorization-code', '',
                    CASE WHEN g %% 50 = 0 THEN 'error' ELSE 'deployed' END,
                    CASE WHEN g %% 50 = 0 THEN 'The grant was revoked.' ELSE '' END,
-                   CASE WHEN g %% 50 = 0 THEN 'reauthorize' ELSE '' END, now(), now()
+                   CASE WHEN g %% 50 = 0 THEN 'reauthorize' ELSE '' END, now(), now(),
+                   now() - interval '1 hour'
             FROM generate_series(1, %s) g
             """,
             [count],

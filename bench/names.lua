@@ -1,4 +1,4 @@
--- wrk: each request asks for the token of a random artifact (names from NAMES_FILE).
+-- wrk: each request asks for the token of a random artifact of NAMES_FILE.
 local names = {}
 local token = os.getenv("API_TOKEN")
 for line in io.lines(os.getenv("NAMES_FILE")) do names[#names + 1] = line end
