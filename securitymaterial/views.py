@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent
-from django.core.paginator import Paginator
-from django.db.models import F
-from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
@@ -20,26 +16,13 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_safe
 
-from securitymaterial import readiness, services
+from securitymaterial import listing, readiness, services
 from securitymaterial.forms import FORMS, ArtifactForm
 from securitymaterial.models import Artifact, ArtifactCount, ArtifactType, Runtime
 from securitymaterial.providers import redirect_url
 from securitymaterial.validators import CONTROL_RE
 
 PERM = "securitymaterial.{}_artifact"
-PAGE_SIZE = 25
-# ?sort= values and the columns they order by.
-# Names sort case-insensitively, the same on every database.
-SORTS: dict[str, F | Lower] = {
-    "name": Lower("name"),
-    "type": F("kind"),
-    "status": F("status"),
-    "deployed_by": Lower("deployed_by__username"),
-    "deployed_on": F("deployed_on"),
-}
-# ASCII digits only (str.isdigit() also accepts "²" and "①", which int() refuses), and few
-# enough of them for int() and the database.
-PAGE_RE = re.compile(r"[0-9]{1,9}")
 FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
 
@@ -56,8 +39,9 @@ def _runtime(request: HttpRequest) -> str:
 
 def _sort(request: HttpRequest) -> str:
     value = request.GET.get("sort", "name")
-    if value.removeprefix("-") not in SORTS:
-        raise BadRequest(f"Cannot sort by “{value[:40]}”. Sort by one of: {', '.join(SORTS)}.")
+    if value.removeprefix("-") not in listing.SORTS:
+        sorts = ", ".join(listing.SORTS)
+        raise BadRequest(f"Cannot sort by “{value[:40]}”. Sort by one of: {sorts}.")
     return value
 
 
@@ -75,13 +59,6 @@ def _name_filter(request: HttpRequest) -> str:
     if CONTROL_RE.search(query):  # no name holds one, and PostgreSQL refuses NUL in text
         raise BadRequest("The name filter cannot contain control characters.")
     return query
-
-
-def _page_number(request: HttpRequest) -> int:
-    value = request.GET.get("page", "1")
-    if not PAGE_RE.fullmatch(value) or int(value) < 1:
-        raise BadRequest(f"Page must be a whole number from 1 to 999999999, not “{value[:40]}”.")
-    return int(value)
 
 
 def posted_form(request: HttpRequest) -> QueryDict | None:
@@ -158,7 +135,7 @@ def integrations(request: HttpRequest) -> HttpResponse:
 
 @permission_required(PERM.format("view"), raise_exception=True)
 def artifact_list(request: HttpRequest) -> HttpResponse:
-    runtime, sort, page_number = _runtime(request), _sort(request), _page_number(request)
+    runtime, sort = _runtime(request), _sort(request)
     kind = _type_filter(request)
     query = _name_filter(request)
     artifacts = Artifact.objects.filter(runtime=runtime)
@@ -166,29 +143,9 @@ def artifact_list(request: HttpRequest) -> HttpResponse:
         artifacts = artifacts.filter(name__icontains=query)
     if kind:
         artifacts = artifacts.filter(kind=kind)
-    column = SORTS[sort.removeprefix("-")]
-    ordering = (column.desc() if sort.startswith("-") else column.asc(), Lower("name"))
-    artifacts = artifacts.order_by(*ordering)
-    paginator = Paginator(artifacts, PAGE_SIZE)
-
-    def rows(first: int) -> list[Artifact]:
-        # A page's ids first, then its rows: skipping to page 2,000 walks an index of ids
-        # (index-only on PostgreSQL) rather than 50,000 whole rows.
-        ids = artifacts.values("pk")[first : first + PAGE_SIZE]
-        page_rows = Artifact.objects.filter(pk__in=ids).select_related("deployed_by")
-        return list(page_rows.order_by(*ordering))
-
-    first_page = None
-    if not query:  # the maintained count, not a scan of every row
-        paginator.count = ArtifactCount.counts(runtime, kind)[0]
-    elif page_number == 1:  # most name filters match less than a page: no COUNT then
-        first_page = rows(0)
-        if len(first_page) < PAGE_SIZE:
-            paginator.count = len(first_page)
-    if page_number > paginator.num_pages:
-        raise BadRequest(f"There is no page {page_number}; the last page is {paginator.num_pages}.")
-    page = paginator.page(page_number)
-    page.object_list = rows((page_number - 1) * PAGE_SIZE) if first_page is None else first_page
+    # Without a name filter the maintained count, not a scan of every row.
+    total = None if query else ArtifactCount.counts(runtime, kind)[0]
+    page = listing.page(artifacts, sort, request.GET, total)
     return render(
         request,
         "securitymaterial/list.html",

@@ -75,6 +75,9 @@ class Artifact(models.Model):
     deployed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The name as it was when deployed, for the list's Deployed By column and its sort
+    # (an index of its own; a sort through the users' table would read every row).
+    deployed_by_name = models.CharField(max_length=150, blank=True)
     deployed_on = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)  # by a consumer
@@ -96,8 +99,16 @@ class Artifact(models.Model):
         # 0005 also adds a covering name index (a page far in is read off it alone) and a
         # trigram index for the name filter's substring match.
         indexes = [
-            models.Index("runtime", column, Lower("name"), name=f"artifact_list_by_{column}")
-            for column in ("kind", "status", "deployed_on")
+            *(
+                models.Index("runtime", column, Lower("name"), name=f"artifact_list_by_{column}")
+                for column in ("kind", "status", "deployed_on")
+            ),
+            models.Index(
+                "runtime",
+                Lower("deployed_by_name"),
+                Lower("name"),
+                name="artifact_list_by_deployed_by",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -108,6 +119,8 @@ class Artifact(models.Model):
             self.kind = self.KIND
         if self._state.adding and self.status == Status.STORED:
             self.status = self.INITIAL_STATUS
+        if self.deployed_by_id is not None and not self.deployed_by_name:
+            self.deployed_by_name = self.deployed_by.get_username()  # type: ignore[union-attr]
         super().save(*args, **kwargs)
 
     @classmethod
@@ -195,6 +208,7 @@ class Artifact(models.Model):
 
     def mark_deployed_by(self, user: Any) -> None:
         self.deployed_by = user
+        self.deployed_by_name = user.get_username() if user is not None else ""
         self.deployed_on = timezone.now()
 
     # Consumers may ask many times a second; "in use" is measured in hours.

@@ -2,17 +2,27 @@ from __future__ import annotations
 
 from django import template
 from django.http import QueryDict
+from django.utils.html import format_html
+
+from securitymaterial import listing
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def query(context: template.Context, **changes: object) -> str:
-    """The current query string with some parameters replaced (sorting, paging)."""
+def page_link(context: template.Context, keys: str | None, label: str) -> str:
+    """A pagination item: the list's filters and sort with the page's key (listing.Page),
+    or a disabled item where there is no such page."""
+    if keys is None:
+        return format_html(
+            '<li class="page-item disabled"><span class="page-link">{}</span></li>', label
+        )
     params: QueryDict = context["request"].GET.copy()
-    for key, value in changes.items():
-        params[key] = str(value)
-    return "?" + params.urlencode()
+    for key in listing.KEY_PARAMS:
+        params.pop(key, None)
+    params.update(QueryDict(keys))
+    item = '<li class="page-item"><a class="page-link" href="?{}">{}</a></li>'
+    return format_html(item, params.urlencode(), label)
 
 
 @register.simple_tag(takes_context=True)
@@ -21,7 +31,8 @@ def sort_link(context: template.Context, column: str) -> str:
     descending = current == column
     params: QueryDict = context["request"].GET.copy()
     params["sort"] = f"-{column}" if descending else column
-    params.pop("page", None)
+    for key in listing.KEY_PARAMS:  # a new sort starts on its first page
+        params.pop(key, None)
     return "?" + params.urlencode()
 
 

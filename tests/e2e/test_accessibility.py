@@ -145,7 +145,7 @@ def test_every_page_passes_wcag_2_1_a_and_aa_and_keeps_to_the_csp(
         "Connectivity Tests": f"{base}/monitor/integrations/connectivity-tests/",
         "API Tokens": f"{base}/monitor/integrations/api-tokens/",
         "callback error page": f"{base}/oauth2/callback/?state=unknown&code=x",
-        "400 page": f"{base}/monitor/integrations/security-material/?page=abc",
+        "400 page": f"{base}/monitor/integrations/security-material/?at=abc",
         "404 page": f"{base}/monitor/integrations/security-material/999999/",
         "API description": f"{base}/api/v1/docs",
         "list filtered by type": (
