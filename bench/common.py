@@ -87,12 +87,12 @@ def seed(count: int, *, due: int = 0, token_url: str = "https://auth.example.com
             """
             INSERT INTO securitymaterial_artifact
                 (runtime, name, kind, description, status, status_reason, error_kind,
-                 deployed_on, created_at, last_used_at)
+                 deployed_on, created_at, last_used_at, deployed_by_name)
             SELECT 'cloud', 'Bench_' || lpad(g::text, 7, '0'), 'oauth2-authorization-code', '',
                    CASE WHEN g %% 50 = 0 THEN 'error' ELSE 'deployed' END,
                    CASE WHEN g %% 50 = 0 THEN 'The grant was revoked.' ELSE '' END,
                    CASE WHEN g %% 50 = 0 THEN 'reauthorize' ELSE '' END, now(), now(),
-                   now() - interval '1 hour'
+                   now() - interval '1 hour', 'admin' || (g %% 20)
             FROM generate_series(1, %s) g
             """,
             [count],

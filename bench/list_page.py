@@ -7,8 +7,33 @@ Target: the same query count at both sizes, and at most 2x the time of the 10-ar
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from bench import common
+
+LIST = "/monitor/integrations/security-material/"
+
+
+def middle(artifact: Any, sort: str) -> str:
+    """The link to the page after the middle row of that sort (as its Next link reads)."""
+    from django.http import QueryDict
+
+    from securitymaterial import listing
+
+    columns = listing.sort_columns(sort)
+    ordering = [c.desc() if sort.startswith("-") else c.asc() for c in columns]
+    keys = {f"k{n}": c for n, c in enumerate(columns)}
+    rows = artifact.objects.filter(runtime="cloud").annotate(**keys).order_by(*ordering)
+    count = rows.count()
+    row = rows.values(*keys)[count // 2]
+    params = QueryDict(mutable=True)
+    params["sort"] = sort
+    if len(columns) == 2:
+        value = row["k0"]
+        params["after"] = value.isoformat() if hasattr(value, "isoformat") else value
+    params["after_name"] = row[f"k{len(columns) - 1}"]
+    params["at"] = str(count // 2 + 2)
+    return params.urlencode()
 
 
 def measure(repeat: int) -> dict[str, tuple[int, float]]:
@@ -24,16 +49,17 @@ def measure(repeat: int) -> dict[str, tuple[int, float]]:
     )
     client = Client()
     client.force_login(user)
-    pages = (Artifact.objects.count() + 24) // 25
     urls = {
         "Integrations page (tile counts)": "/monitor/integrations/",
-        "list, first page": "/monitor/integrations/security-material/",
-        "list, a page in the middle": (
-            f"/monitor/integrations/security-material/?page={max(pages // 2, 1)}"
-        ),
-        "list, name filter": "/monitor/integrations/security-material/?q=Bench_0000007",
-        "list, type filter": "/monitor/integrations/security-material/?type=user-credentials",
-        "list, sorted by status": "/monitor/integrations/security-material/?sort=status",
+        "list, first page": LIST,
+        "list, last page": LIST + "?last=1",
+        **{
+            f"list, a page in the middle, {sort}": LIST + "?" + middle(Artifact, sort)
+            for sort in ("name", "-name", "type", "status", "deployed_by", "-deployed_on")
+        },
+        "list, name filter": LIST + "?q=Bench_0000007",
+        "list, type filter": LIST + "?type=user-credentials",
+        "list, sorted by status": LIST + "?sort=status",
     }
     results = {}
     for what, url in urls.items():
