@@ -92,21 +92,23 @@ def check_stored_secrets_readable(
 ) -> list[CheckMessage]:
     """Every stored secret decrypts with SECURITY_MATERIAL_KEYS: run at start-up by `migrate`
     (and `check --database default`), so a missing or wrong key stops the service with the
-    names of what it cannot read, instead of a failure on each request that touches one."""
+    names of what it cannot read, instead of a failure on each request that touches one.
+    By the key ids stored with the values: only values whose key is not configured are
+    decrypted (`manage.py check_secrets` decrypts them all)."""
     if not databases or check_encryption_keys():
         return []  # not asked to look at the database, or no usable key to try
-    from securitymaterial.secrets_at_rest import unreadable
+    from securitymaterial.secrets_at_rest import listed, unreadable
 
     found = unreadable()
     if not found:
         return []
-    shown = ", ".join(found[:20]) + (f" and {len(found) - 20} more" if len(found) > 20 else "")
     return [
         Error(
             f"{len(found)} stored record(s) cannot be decrypted with SECURITY_MATERIAL_KEYS: "
-            f"{shown}.",
+            f"{listed(found, 20)}.",
             hint="Put back the key they were encrypted with (after the new one) and run "
-            "manage.py rotate_keys before removing it; or enter their secrets again with Edit.",
+            "manage.py rotate_keys before removing it; or enter their secrets again with Edit. "
+            "manage.py check_secrets decrypts every stored value.",
             id="securitymaterial.E003",
         )
     ]

@@ -9,6 +9,7 @@ make_artifact, and the mail servers (tests.support.mailservers, registered below
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -154,6 +155,14 @@ def make_artifact(db: None, admin_user: User) -> Callable[..., OAuth2Authorizati
         return OAuth2AuthorizationCode.objects.create(**values)
 
     return make
+
+
+def opened(ciphertext: str, key: str) -> str:
+    """A stored value as documented (securitymaterial.crypto): the first 8 hex digits of the
+    SHA-256 of the key that encrypted it, "$", and the Fernet token; its plaintext."""
+    key_id, token = ciphertext.split("$", 1)
+    assert key_id == hashlib.sha256(key.encode()).hexdigest()[:8], "not the key's id"
+    return Fernet(key).decrypt(token.encode()).decode()
 
 
 def raw_rows(table: str) -> list[tuple[Any, ...]]:

@@ -9,7 +9,7 @@ from cryptography.fernet import Fernet
 
 from securitymaterial.crypto import DecryptionError
 from securitymaterial.models import OAuth2AuthorizationCode
-from tests.conftest import CLIENT_SECRET, TEST_KEY, raw_rows, raw_secrets
+from tests.conftest import CLIENT_SECRET, TEST_KEY, opened, raw_rows, raw_secrets
 
 
 def test_the_raw_row_holds_no_plaintext_client_secret(make_artifact: Any) -> None:
@@ -18,7 +18,7 @@ def test_the_raw_row_holds_no_plaintext_client_secret(make_artifact: Any) -> Non
     assert len(rows) == 1
     assert not any(CLIENT_SECRET in str(value) for value in rows[0])
     [ciphertext] = raw_secrets()
-    assert Fernet(TEST_KEY).decrypt(ciphertext.encode()).decode() == CLIENT_SECRET
+    assert opened(ciphertext, TEST_KEY) == CLIENT_SECRET
     assert OAuth2AuthorizationCode.objects.get(pk=artifact.pk).client_secret == CLIENT_SECRET
 
 
@@ -37,7 +37,7 @@ def test_old_keys_still_decrypt_and_the_first_key_encrypts(
     assert OAuth2AuthorizationCode.objects.get(pk=artifact.pk).client_secret == CLIENT_SECRET
     make_artifact(name="later")
     [ciphertext] = raw_secrets("later")
-    assert Fernet(new_key).decrypt(ciphertext.encode()).decode() == CLIENT_SECRET
+    assert opened(ciphertext, new_key) == CLIENT_SECRET
 
 
 def test_a_missing_key_gives_an_error_that_names_no_secret(

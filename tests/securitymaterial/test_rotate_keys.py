@@ -15,7 +15,7 @@ from securitymaterial.models import (
     SecureParameter,
     UserCredentials,
 )
-from tests.conftest import CLIENT_SECRET, TEST_KEY, raw_rows, raw_secrets
+from tests.conftest import CLIENT_SECRET, TEST_KEY, opened, raw_rows, raw_secrets
 
 
 def test_after_rotation_the_old_key_can_be_removed(make_artifact: Any, settings: Any) -> None:
@@ -30,7 +30,7 @@ def test_after_rotation_the_old_key_can_be_removed(make_artifact: Any, settings:
     assert OAuth2AuthorizationCode.objects.get(name="one").client_secret == CLIENT_SECRET
     assert OAuth2AuthorizationCode.objects.get(name="two").client_secret == ""
     [ciphertext] = raw_secrets("one")
-    assert Fernet(new_key).decrypt(ciphertext.encode()).decode() == CLIENT_SECRET
+    assert opened(ciphertext, new_key) == CLIENT_SECRET
     assert CLIENT_SECRET not in str(raw_rows("securitymaterial_oauth2authorizationcode"))
 
 

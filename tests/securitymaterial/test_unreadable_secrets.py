@@ -3,6 +3,8 @@ request that meets one gets a 503 that says what to do, never a 500."""
 
 from __future__ import annotations
 
+import hashlib
+from io import StringIO
 from typing import Any
 
 import pytest
@@ -135,3 +137,118 @@ def test_every_encrypted_column_of_every_type_is_checked_not_only_the_first(
             checked += 1
     assert checked == 8  # 3 + 3 + 1 + 1 columns
     assert unreadable() == []
+
+
+def test_every_column_under_a_key_that_is_not_configured_is_named_by_its_key_id(
+    make_artifact: Any, settings: Any
+) -> None:
+    """As above, with values that name their key (what the service writes since key ids):
+    found by the id alone."""
+    from django.db import connection
+
+    from securitymaterial import crypto
+    from securitymaterial.secrets_at_rest import encrypted_models, unreadable
+
+    rows = _one_of_each(make_artifact)
+    settings.SECURITY_MATERIAL_KEYS = [OTHER_KEY]
+    foreign = crypto.encrypt("written under another key")
+    settings.SECURITY_MATERIAL_KEYS = [TEST_KEY]
+    checked = 0
+    for model, fields in encrypted_models():
+        if model.__name__ not in rows:
+            continue
+        row = rows[model.__name__]
+        table, pk = model._meta.db_table, model._meta.pk.column
+        for field in fields:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {field.column} FROM {table} WHERE {pk} = %s", [row.pk])  # noqa: S608
+                [kept] = cursor.fetchone()
+                cursor.execute(
+                    f"UPDATE {table} SET {field.column} = %s WHERE {pk} = %s",  # noqa: S608
+                    [foreign, row.pk],
+                )
+                assert unreadable() == [f"“{row.name}” (cloud)"], (model, field.name)
+                cursor.execute(
+                    f"UPDATE {table} SET {field.column} = %s WHERE {pk} = %s",  # noqa: S608
+                    [kept, row.pk],
+                )
+            checked += 1
+    assert checked == 8
+
+
+def test_the_start_up_check_decrypts_only_values_whose_key_is_not_configured(
+    make_artifact: Any, settings: Any
+) -> None:
+    """At 1,000,000 artifacts decrypting every value took most of a 30 s start (issue 19):
+    with key ids it reads none of the values the configured keys wrote."""
+    from unittest import mock
+
+    from django.db import connection
+
+    from securitymaterial import crypto, secrets_at_rest
+
+    _one_of_each(make_artifact)
+    settings.SECURITY_MATERIAL_KEYS = [OTHER_KEY, TEST_KEY]  # a rotation under way: both fine
+    with mock.patch.object(crypto, "decrypt", wraps=crypto.decrypt) as decrypted:
+        assert secrets_at_rest.unreadable() == []
+        call_command("check", "--database", "default")
+    assert decrypted.call_count == 0
+    legacy = Fernet(TEST_KEY).encrypt(b"from before key ids").decode()  # still readable
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE securitymaterial_secureparameter SET value = %s", [legacy])
+    with mock.patch.object(crypto, "decrypt", wraps=crypto.decrypt) as decrypted:
+        assert secrets_at_rest.unreadable() == []
+    assert decrypted.call_count == 1  # that one value, to tell which key it needs
+    # The full scan decrypts everything and tells which key wrote how many.
+    with mock.patch.object(crypto, "decrypt", wraps=crypto.decrypt) as decrypted:
+        out = StringIO()
+        call_command("check_secrets", stdout=out)
+    assert decrypted.call_count == 8
+    assert "Stored values by key: key 2: 7; from before key ids: 1" in out.getvalue()
+    assert "Every stored value decrypts." in out.getvalue()
+
+
+def test_check_secrets_finds_what_the_key_ids_cannot(make_artifact: Any) -> None:
+    """A value that names a configured key but does not decrypt with it (damaged, or a
+    key id copied by hand) passes the start-up check; the full scan names it."""
+    from django.core.management.base import CommandError
+    from django.db import connection
+
+    from securitymaterial import crypto
+    from securitymaterial.secrets_at_rest import unreadable
+
+    artifact = make_artifact(name="Damaged")
+    damaged = crypto.encrypt("x")[:-4] + "AAAA"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE securitymaterial_oauth2authorizationcode SET client_secret = %s"
+            " WHERE artifact_ptr_id = %s",
+            [damaged, artifact.pk],
+        )
+    assert unreadable() == []
+    with pytest.raises(CommandError, match=r"1 stored record.*“Damaged” \(cloud\)"):
+        call_command("check_secrets", stdout=StringIO())
+
+
+def test_rotate_keys_gives_every_value_the_first_keys_id_and_says_what_is_left(
+    make_artifact: Any, settings: Any
+) -> None:
+    from django.db import connection
+
+    from securitymaterial.secrets_at_rest import values_by_key
+
+    make_artifact(name="Mailer", refresh_token="RT-1", access_token="AT-1")
+    legacy = Fernet(TEST_KEY).encrypt(b"from before key ids").decode()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE securitymaterial_oauth2authorizationcode SET access_token = %s", [legacy]
+        )
+    settings.SECURITY_MATERIAL_KEYS = [OTHER_KEY, TEST_KEY]
+    first, second = (
+        hashlib.sha256(k.encode()).hexdigest()[:8] + "$" for k in (OTHER_KEY, TEST_KEY)
+    )
+    assert values_by_key() == {second: 2, "": 1}
+    out = StringIO()
+    call_command("rotate_keys", stdout=out)
+    assert values_by_key() == {first: 3}
+    assert "Stored values by key: key 1: 3." in out.getvalue()

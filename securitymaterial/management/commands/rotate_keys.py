@@ -15,6 +15,7 @@ from django.db.models import Model
 
 from securitymaterial import crypto
 from securitymaterial.fields import EncryptedTextField
+from securitymaterial.management.commands.check_secrets import key_report
 from securitymaterial.secrets_at_rest import encrypted_models, select_batch
 
 BATCH = 500
@@ -34,12 +35,14 @@ class Command(BaseCommand):
             unreadable += [f"{model._meta.label} {pk}" for pk in bad]
             self.stdout.write(f"{model._meta.label}: re-encrypted {rows} row(s).")
         if unreadable:
+            self.stdout.write(key_report())
             # Carried on past them; the rest uses the first key. Nothing is lost: these rows
             # still hold what they held.
             raise CommandError(
                 f"Re-encrypted {total} row(s), but {len(unreadable)} cannot be decrypted with "
                 f"any configured key and were left as they are: {', '.join(unreadable[:20])}."
             )
+        self.stdout.write(key_report())
         self.stdout.write(self.style.SUCCESS(f"Done: {total} row(s) now use the first key."))
 
 
