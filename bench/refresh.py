@@ -108,7 +108,7 @@ def with_celery(server: TokenServer, count: int) -> tuple[float, float]:
         while "ready." not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.1)  # its own log says when it takes messages
         start = time.perf_counter()
-        while refresh.dispatch_due(timezone.now(), tasks.refresh_credential.delay):
+        while refresh.dispatch_due(timezone.now(), tasks.refresh_credentials.delay):
             pass
         last_progress, previous = time.monotonic(), None
         while time.monotonic() - last_progress < 30:  # stop when nothing moves for 30 s

@@ -18,6 +18,7 @@ BENCHMARKS = [
     ("Refresh throughput", "bench.refresh", 10_000),
     ("Beat scheduling cost", "bench.beat", None),
     ("Crypto and key rotation", "bench.crypto", None),
+    ("Start-up", "bench.startup", None),
 ]
 
 

@@ -8,6 +8,7 @@ import itertools
 import json
 import socketserver
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
@@ -34,8 +35,9 @@ class InBackground(socketserver.BaseServer):
 class TokenServer(InBackground, ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
+        self.delay = delay  # seconds before each answer: a slower provider
         self.spent: Counter[str] = Counter()  # refreshes per client (one client per artifact)
         self.lock = threading.Lock()
         self.serial = itertools.count()
@@ -48,6 +50,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+        if self.server.delay:
+            time.sleep(self.server.delay)
         with self.server.lock:
             self.server.spent[form.get("client_id", [""])[0]] += 1
             serial = next(self.server.serial)

@@ -343,8 +343,10 @@ USE_RECORD_DELAY_SECONDS = env_float("USE_RECORD_DELAY_SECONDS", 1.0, minimum=0,
 # while nothing it depends on changed (api.answers: a change takes effect within 1 s on
 # every process, whatever this says); 0 turns it off.
 TOKEN_ANSWER_CACHE_SECONDS = env_float("TOKEN_ANSWER_CACHE_SECONDS", 60, minimum=0, maximum=3600)
-# After beat hands an artifact to a worker, it waits this long before handing it again.
-REFRESH_DISPATCH_LEASE_SECONDS = env_int("REFRESH_DISPATCH_LEASE_SECONDS", 300, minimum=30)
+# Beat hands an artifact out again while its task may still be queued only if no worker
+# has started any task for this long (the workers were down, or the broker lost its queue):
+# oauthflows.refresh.dispatch_due.
+REFRESH_DISPATCH_LEASE_SECONDS = env_int("REFRESH_DISPATCH_LEASE_SECONDS", 300, minimum=5)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

@@ -47,3 +47,19 @@ class AuthorizationState(models.Model):
     @property
     def expired(self) -> bool:
         return timezone.now() >= self.expires_at
+
+
+class RefreshDispatch(models.Model):
+    """Beat's dispatch rounds and how far the workers got, one row for all beats and workers
+    (oauthflows.refresh.dispatch_due). The queue is first in, first out: once a worker
+    starts a task of round N, every task of an earlier round has left the queue."""
+
+    ONE = 1
+
+    round = models.BigIntegerField(default=0)  # the last round beat dispatched
+    started_round = models.BigIntegerField(default=0)  # the latest round a worker started
+    started_at = models.DateTimeField(null=True, blank=True)  # when a worker last started one
+    handed_out = models.BigIntegerField(default=0)  # artifacts in all rounds, duplicates too
+
+    def __str__(self) -> str:
+        return f"dispatch round {self.round}, started {self.started_round}"

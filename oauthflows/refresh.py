@@ -14,11 +14,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from oauthflows import client
+from oauthflows.models import RefreshDispatch
 from oauthflows.outcomes import TokenOutcome
 from oauthproviders import PROVIDERS
 from securitymaterial.models import Artifact, AuditEntry, ErrorKind, OAuth2AuthorizationCode
@@ -84,7 +86,11 @@ REFRESH_FIELDS = [
     "last_attempt_at",
     "last_attempt_result",
     "next_refresh_at",
+    "dispatched_round",
+    "dispatched_at",
 ]
+# What rescheduling changes (OAuth2AuthorizationCode.reschedule).
+SCHEDULE_FIELDS = ["next_refresh_at", "dispatched_round", "dispatched_at"]
 # Those of them in the catalogue's table (Artifact), which the list reads.
 CATALOGUE_FIELDS = [
     name
@@ -133,7 +139,7 @@ def _refresh_locked(
     now = timezone.now()
     if not artifact.refresh_token or artifact.needs_person:
         artifact.reschedule(now)
-        artifact.save(update_fields=["next_refresh_at"])
+        artifact.save(update_fields=SCHEDULE_FIELDS)
         return TokenOutcome(artifact.name, "skipped", "not authorized"), None
     if unless_valid_for is not None:
         if artifact.access_token_valid_for(unless_valid_for, now):
@@ -144,7 +150,7 @@ def _refresh_locked(
         # Another process refreshed it while this one waited for the lock, or beat's
         # schedule moved; either way nothing to spend a refresh token on.
         artifact.reschedule(now)
-        artifact.save(update_fields=["next_refresh_at"])
+        artifact.save(update_fields=SCHEDULE_FIELDS)
         return TokenOutcome(artifact.name, "skipped", "not due"), None
     try:
         result = client.refresh(
@@ -200,23 +206,88 @@ def due_artifacts(now: datetime) -> list[int]:
     return list(
         OAuth2AuthorizationCode.objects.filter(next_refresh_at__lte=now)
         .order_by("next_refresh_at")
-        .values_list("pk", flat=True)[:1000]
+        .values_list("pk", flat=True)[:DISPATCH_LIMIT]
     )
 
 
-def dispatch_due(now: datetime, enqueue: Callable[[int], object]) -> int:
-    """Hand each due artifact to a worker once: its next_refresh_at moves ahead by a lease,
-    so the next beat does not hand it out again while the task waits in the queue. If the
-    task is lost, the lease runs out and beat hands it out again."""
-    pks = due_artifacts(now)
-    if not pks:
-        return 0
-    lease = now + timedelta(seconds=settings.REFRESH_DISPATCH_LEASE_SECONDS)
+DISPATCH_LIMIT = 1000  # per round: beat comes back in REFRESH_SCHEDULE_SECONDS
+BATCH = 10  # artifacts per task: a backlog costs one message per ten refreshes
+
+
+def dispatch_due(now: datetime, enqueue: Callable[[list[int], int], object]) -> int:
+    """Hand each due artifact to a worker once, in batches of BATCH, and never again while
+    its task is still queued, however long the queue takes to drain.
+
+    Each round marks what it hands out with its number. A marked artifact is handed out
+    again only when its task was lost: a worker started a task of a later round (the queue
+    is first in, first out, so the older one left it), or no worker has started any task
+    for REFRESH_DISPATCH_LEASE_SECONDS while it waited (the workers were down or the broker
+    lost its queue). Several beats may run: each takes the rows it marks with SKIP LOCKED,
+    so two never mark the same row, and the round counter is one row they share."""
+    lease = timedelta(seconds=settings.REFRESH_DISPATCH_LEASE_SECONDS)
     with transaction.atomic():
-        OAuth2AuthorizationCode.objects.filter(pk__in=pks).update(next_refresh_at=lease)
-        for pk in pks:
-            transaction.on_commit(partial(enqueue, pk))
+        progress = _progress(lock=True)
+        progress.round += 1
+        lost = Q(dispatched_round__lt=progress.started_round)
+        if progress.started_at is None or progress.started_at < now - lease:
+            lost |= Q(dispatched_at__lt=now - lease)
+        pks = list(
+            OAuth2AuthorizationCode.objects.filter(next_refresh_at__lte=now)
+            .filter(Q(dispatched_round__isnull=True) | lost)
+            .order_by("next_refresh_at")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("pk", flat=True)[:DISPATCH_LIMIT]
+        )
+        if not pks:
+            return 0
+        progress.handed_out += len(pks)
+        progress.save(update_fields=["round", "handed_out"])
+        OAuth2AuthorizationCode.objects.filter(pk__in=pks).update(
+            dispatched_round=progress.round, dispatched_at=now
+        )
+        for start in range(0, len(pks), BATCH):
+            transaction.on_commit(partial(enqueue, pks[start : start + BATCH], progress.round))
     return len(pks)
+
+
+def refresh_batch(pks: list[int], round_: int) -> list[TokenOutcome]:
+    """A worker's task: the batch's artifacts one after the other, each committed before the
+    next starts (refresh_artifact). One refresh may take TOKEN_REQUEST_TIMEOUT_SECONDS and
+    REFRESH_STORE_RETRY_SECONDS: the batch starts none it could not finish before the
+    task's soft time limit (securitymaterial.E004 keeps room for the first). What it leaves
+    keeps its mark: a later round's start hands it out again."""
+    started(round_, timezone.now())
+    needed = settings.TOKEN_REQUEST_TIMEOUT + settings.REFRESH_STORE_RETRY_SECONDS + 10
+    stop_at = time.monotonic() + settings.CELERY_TASK_SOFT_TIME_LIMIT - needed
+    outcomes = []
+    for position, pk in enumerate(pks):
+        if position and time.monotonic() > stop_at:
+            break
+        outcomes.append(refresh_artifact(pk))
+    return outcomes
+
+
+def started(round_: int, now: datetime) -> None:
+    """A worker took a task of this round off the queue: every earlier round's task has
+    left it (each artifact's mark goes when its refresh reschedules it)."""
+    # One indexed read; a write for a new round, else at most four times a lease (the
+    # lease then never runs out while workers take tasks).
+    progress = _progress(lock=False)
+    liveness = timedelta(seconds=settings.REFRESH_DISPATCH_LEASE_SECONDS) / 4
+    if (
+        progress.started_round < round_
+        or progress.started_at is None
+        or progress.started_at < now - liveness
+    ):
+        RefreshDispatch.objects.filter(pk=progress.pk).update(
+            started_round=Greatest("started_round", Value(round_)), started_at=now
+        )
+
+
+def _progress(*, lock: bool) -> RefreshDispatch:
+    rows = RefreshDispatch.objects.select_for_update() if lock else RefreshDispatch.objects
+    progress, _ = rows.get_or_create(pk=RefreshDispatch.ONE)
+    return progress
 
 
 def _outage_text(artifact: OAuth2AuthorizationCode) -> str:

@@ -52,6 +52,10 @@ class OAuth2AuthorizationCode(HeldAccessToken, Artifact):
     # Keeping it alive (oauthflows.refresh). next_refresh_at is the indexed "when must a
     # worker look at it next" that beat selects by; None means nothing to do.
     next_refresh_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Handed to a worker by beat in this dispatch round, at that time, and not yet taken
+    # off the queue (oauthflows.refresh.dispatch_due); None otherwise.
+    dispatched_round = models.BigIntegerField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     retry_at = models.DateTimeField(null=True, blank=True)
     attempts_since_success = models.PositiveIntegerField(default=0)
     failing_since = models.DateTimeField(null=True, blank=True)  # first failure since success
@@ -107,7 +111,9 @@ class OAuth2AuthorizationCode(HeldAccessToken, Artifact):
         return when is not None and when <= now
 
     def reschedule(self, now: datetime) -> None:
+        """When a worker must look at it next; a task beat handed out for it is done."""
         self.next_refresh_at = self.compute_next_refresh(now)
+        self.dispatched_round = self.dispatched_at = None
 
     def mark_used(self, now: datetime) -> bool:
         """A consumer fetched a token. An artifact that was idle now also gets its access

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from io import StringIO
 from typing import Any
+from unittest import mock
 
 import pytest
 import requests
@@ -19,6 +20,7 @@ from django.utils import timezone
 from responses import matchers
 
 from oauthflows import client, refresh, tasks
+from oauthflows.models import RefreshDispatch
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
 from tests.conftest import CLIENT_SECRET, raw_secrets
 from tests.support.http_servers import HoldingTokenEndpoint
@@ -339,7 +341,7 @@ def test_an_expired_client_secret_is_a_configuration_error(
 # Dispatch by beat, the task and the command
 
 
-def test_beat_hands_out_each_due_artifact_once(
+def test_beat_hands_out_each_due_artifact_once_while_its_task_is_queued(
     authorized: OAuth2AuthorizationCode,
     make_artifact: Any,
     django_capture_on_commit_callbacks: Any,
@@ -352,26 +354,96 @@ def test_beat_hands_out_each_due_artifact_once(
         refresh_token_renewed_at=timezone.now(),
         next_refresh_at=timezone.now() + timedelta(days=45),
     )
+    queued: list[tuple[list[int], int]] = []
+
+    def beat() -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            return refresh.dispatch_due(timezone.now(), lambda ids, n: queued.append((ids, n)))
+
+    assert beat() == 1
+    assert queued == [([authorized.pk], 1)]
+    # Queued for hours (a backlog): never handed out again, however long it waits, while
+    # the workers are busy with earlier rounds.
+    with time_machine.travel(timezone.now() + timedelta(hours=3)):
+        refresh.started(0, timezone.now())  # a worker busy with an older round
+        assert beat() == 0
+    assert RefreshDispatch.objects.get().handed_out == 1
+
+
+def test_a_task_lost_from_the_queue_is_handed_out_again_once_a_later_round_starts(
+    authorized: OAuth2AuthorizationCode, make_artifact: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    queued: list[tuple[list[int], int]] = []
+
+    def beat() -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            return refresh.dispatch_due(timezone.now(), lambda ids, n: queued.append((ids, n)))
+
+    assert beat() == 1  # round 1: its message is lost
+    other = make_artifact(
+        name="Other",
+        status=Status.DEPLOYED,
+        refresh_token="RT",
+        next_refresh_at=timezone.now() - timedelta(minutes=1),
+    )
+    assert beat() == 1 and queued[-1] == ([other.pk], 2)
+    assert beat() == 0  # round 1's task may still be queued
+    refresh.started(2, timezone.now())  # the queue has moved past round 1
+    OAuth2AuthorizationCode.objects.filter(pk=other.pk).update(  # and refreshed it
+        next_refresh_at=timezone.now() + timedelta(days=1), dispatched_round=None
+    )
+    assert beat() == 1 and queued[-1] == ([authorized.pk], 3)
+
+
+def test_when_no_worker_takes_anything_for_the_lease_beat_hands_out_again(
+    authorized: OAuth2AuthorizationCode, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    """Workers down, or a broker that lost its queue: after REFRESH_DISPATCH_LEASE_SECONDS
+    (300 by default) without any task started, what waited that long goes out again."""
+    assert settings.REFRESH_DISPATCH_LEASE_SECONDS == 300
     queued: list[int] = []
-    with django_capture_on_commit_callbacks(execute=True):
-        assert refresh.dispatch_due(timezone.now(), queued.append) == 1
-    assert queued == [authorized.pk]
-    with django_capture_on_commit_callbacks(execute=True):
-        assert refresh.dispatch_due(timezone.now(), queued.append) == 0
-    stored = reload(authorized)
-    assert stored.next_refresh_at is not None and stored.next_refresh_at > timezone.now()
-    # a lost task: the lease runs out and beat hands it out again
+
+    def beat() -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            return refresh.dispatch_due(timezone.now(), lambda ids, n: queued.append(n))
+
+    start = timezone.now()
+    assert beat() == 1
+    with time_machine.travel(start + timedelta(seconds=299)):
+        assert beat() == 0
+    with time_machine.travel(start + timedelta(seconds=301)):
+        refresh.started(0, timezone.now())  # a worker alive meanwhile
+        assert beat() == 0
+    with time_machine.travel(start + timedelta(seconds=302 + 300)):
+        assert beat() == 1  # nobody started anything for 300 s
+
+
+def test_a_batch_starts_none_it_could_not_finish_and_what_it_leaves_keeps_its_mark(
+    authorized: OAuth2AuthorizationCode, make_artifact: Any, settings: Any
+) -> None:
+    other = make_artifact(name="Other")
+    OAuth2AuthorizationCode.objects.update(dispatched_round=7, dispatched_at=timezone.now())
+    # Soft limit 115 s; a refresh may need 25 + 60 + 10 s: after 20 s none more starts.
+    assert settings.CELERY_TASK_SOFT_TIME_LIMIT == 115
+    clock = iter([0.0, 21.0])
     with (
-        time_machine.travel(timezone.now() + timedelta(minutes=6)),
-        django_capture_on_commit_callbacks(execute=True),
+        mock.patch.object(refresh.time, "monotonic", lambda: next(clock)),
+        mock.patch.object(refresh, "refresh_artifact", return_value="done") as refreshed,
     ):
-        assert refresh.dispatch_due(timezone.now(), queued.append) == 1
+        assert refresh.refresh_batch([authorized.pk, other.pk], 7) == ["done"]
+    refreshed.assert_called_once_with(authorized.pk)
+    assert OAuth2AuthorizationCode.objects.get(pk=other.pk).dispatched_round == 7
+    progress = RefreshDispatch.objects.get()
+    assert progress.started_round == 7 and progress.started_at is not None
 
 
 @responses.activate
 def test_the_task_calls_the_service(authorized: OAuth2AuthorizationCode) -> None:
     responses.post(TOKEN_URL, json=ROTATED)
     assert tasks.refresh_credential.apply(args=[authorized.pk]).get() == "Generic_App: refreshed"
+    responses.post(TOKEN_URL, json=ROTATED)
+    result = tasks.refresh_credentials.apply(args=[[authorized.pk], 1]).get()
+    assert result == ["Generic_App: skipped (not due)"]
 
 
 @responses.activate
@@ -404,3 +476,18 @@ def test_the_command_refuses_an_unknown_name(db: None) -> None:
 
     with pytest.raises(CommandError, match="No artifact is named 'nope'"):
         call_command("refresh_tokens", "--name", "nope")
+
+
+@responses.activate
+def test_a_refresh_or_a_skip_takes_the_dispatch_mark_off(
+    authorized: OAuth2AuthorizationCode,
+) -> None:
+    """Else the artifact, due again in 45 days, would wait for a later round to start."""
+    responses.post(TOKEN_URL, json=ROTATED)
+    for outcome in ("refreshed", "skipped"):
+        OAuth2AuthorizationCode.objects.filter(pk=authorized.pk).update(
+            dispatched_round=3, dispatched_at=timezone.now()
+        )
+        assert refresh.refresh_artifact(authorized.pk).action == outcome  # then: not due
+        stored = reload(authorized)
+        assert (stored.dispatched_round, stored.dispatched_at) == (None, None)

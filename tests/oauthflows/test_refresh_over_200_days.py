@@ -85,7 +85,7 @@ def run_beat(
         if before:
             before()
         with capture(execute=True):
-            refresh.dispatch_due(timezone.now(), refresh.refresh_artifact)
+            refresh.dispatch_due(timezone.now(), refresh.refresh_batch)
         if after:
             after()
 

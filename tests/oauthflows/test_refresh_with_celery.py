@@ -21,7 +21,7 @@ from tests.support.oauth_server import OAuthServer
 from tests.support.processes import ROOT, read_until
 
 BROKER = "redis://127.0.0.1:6379/15"
-TASK_SUCCEEDED = r"refresh_credential\[[\w-]+\] succeeded in [\d.]+s: '(.*)'"
+TASK_SUCCEEDED = r"refresh_credentials\[[\w-]+\] succeeded in [\d.]+s: \['(.*)'\]"
 
 
 @pytest.fixture
