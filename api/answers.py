@@ -196,7 +196,14 @@ def cached(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 # The sending side: in the transaction of every change an answer depends on.
 
 
+# Columns no answer depends on: a save of these alone (beat's schedule, a use) says nothing.
+NOT_ANSWERED = frozenset({"next_refresh_at", "dispatched_round", "dispatched_at", "last_used_at"})
+
+
 def _changed(sender: type, instance: Any, using: str = "default", **kwargs: Any) -> None:
+    update_fields = kwargs.get("update_fields")
+    if update_fields is not None and set(update_fields) <= NOT_ANSWERED:
+        return
     if isinstance(instance, Artifact):
         payload = f"a {instance.pk}"
     elif isinstance(instance, ApiToken):

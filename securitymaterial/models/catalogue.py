@@ -173,7 +173,11 @@ class Artifact(models.Model):
         # (Django writes the parent table first), so two transactions never wait on each
         # other in a circle. One SELECT ... FOR UPDATE over the join would lock the two rows
         # in whatever order the plan scans them.
-        Artifact.objects.select_for_update().filter(pk=pk).values_list("pk").get()
+        with connection.cursor() as cursor:  # SQL of its own: refreshes take it constantly
+            table = connection.ops.quote_name(Artifact._meta.db_table)
+            cursor.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE", [pk])  # noqa: S608
+            if cursor.fetchone() is None:
+                raise cls.DoesNotExist(f"No artifact {pk}.")
         return cls.objects.select_for_update().get(pk=pk)
 
     @property
