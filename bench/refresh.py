@@ -2,7 +2,8 @@
 Redis broker and 2 Celery worker processes, against a plain loop in one process doing the
 same HTTP calls and the same encrypted writes without Celery.
 
-Target: at least 60% of the loop's rate, every artifact refreshed exactly once.
+Targets (issue 19): refresh_artifact in a loop at least 60% of the loop's rate; through
+Celery (2 worker processes on 2 cores) at least 40%; every artifact refreshed exactly once.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ def main() -> str:
         celery_rate, rss = with_celery(server, deployed)
         once = len(server.spent) == deployed and set(server.spent.values()) == {1}
     ratio = celery_rate / loop_rate
-    met = ratio >= 0.6 and once
+    met = ratio >= 0.4 and service_rate / loop_rate >= 0.6 and once
     service = f"{service_rate:,.0f} ({service_rate / loop_rate:.0%})"
     spent = "yes" if once else f"**no**: {len(server.spent):,} tokens spent"
     report = common.table(
@@ -163,7 +164,7 @@ def main() -> str:
                 "Celery refreshes/s",
                 "ratio (Celery to loop)",
                 "each refreshed once",
-                "target ≥ 60%, once",
+                "target: service ≥ 60%, Celery ≥ 40%, once",
             ],
             [
                 f"{deployed:,}",

@@ -19,6 +19,7 @@ BENCHMARKS = [
     ("Beat scheduling cost", "bench.beat", None),
     ("Crypto and key rotation", "bench.crypto", None),
     ("Start-up", "bench.startup", None),
+    ("Two nodes", "bench.nodes", 6_000),
 ]
 
 
