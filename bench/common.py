@@ -22,6 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench"
 
 
+def database_url() -> str:
+    return os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+
+
 def environment() -> dict[str, str]:
     """The environment of the benchmark's processes: the bench database, a fixed key."""
     from cryptography.fernet import Fernet
@@ -33,7 +37,7 @@ def environment() -> dict[str, str]:
         key_file.chmod(0o600)
     return {
         **os.environ,
-        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
+        "DATABASE_URL": database_url(),
         "SECURITY_MATERIAL_KEYS": key_file.read_text().strip(),
         "DJANGO_SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
         "DJANGO_SETTINGS_MODULE": "bench.settings",

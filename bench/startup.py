@@ -36,7 +36,7 @@ def start_up(database_url: str) -> float:
 def main() -> str:
     args = common.arguments(__doc__ or "")
     rounds = 2 if args.quick else 5
-    large_url = os.environ.get("BENCH_DATABASE_URL", common.DEFAULT_URL)
+    large_url = common.database_url()
     small_url = large_url + "_small"
     for url, count in ((small_url, 10), (large_url, args.artifacts)):
         seed = f"from bench import common; common.setup(); common.seed({count})"
