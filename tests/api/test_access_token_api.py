@@ -15,26 +15,10 @@ from django.test import Client
 from django.utils import timezone
 
 from api.models import ApiToken
-from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
+from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode
 
 URL = "/api/v1/security-material/{}/access-token"
 TOKEN_URL = "https://auth.example.com/token"
-
-
-@pytest.fixture
-def deployed(make_artifact: Any) -> OAuth2AuthorizationCode:
-    now = timezone.now()
-    artifact: OAuth2AuthorizationCode = make_artifact(
-        status=Status.DEPLOYED,
-        access_token="AT-live",
-        refresh_token="RT-1",
-        user_name="mailer@example.com",
-        refresh_token_expiry_days=90,
-        token_scope="read",
-        access_token_expires_at=now + timedelta(hours=1),
-        refresh_token_renewed_at=now,
-    )
-    return artifact
 
 
 def bearer(secret: str) -> dict[str, str]:

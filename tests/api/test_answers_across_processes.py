@@ -8,17 +8,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from django.db import connection
-from django.utils import timezone
 
 from api.models import ApiToken
-from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
+from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode
 from tests.support.processes import gunicorn
 
 pytestmark = [
@@ -41,22 +39,6 @@ def servers(tmp_path: Path, transactional_db: None) -> Iterator[list[str]]:
         ]
 
 
-@pytest.fixture
-def deployed(make_artifact: Any) -> OAuth2AuthorizationCode:
-    now = timezone.now()
-    artifact: OAuth2AuthorizationCode = make_artifact(
-        status=Status.DEPLOYED,
-        access_token="AT-live",
-        refresh_token="RT-1",
-        user_name="mailer@example.com",
-        refresh_token_expiry_days=90,
-        access_token_expires_at=now + timedelta(hours=1),
-        refresh_token_renewed_at=now,
-        last_used_at=now - timedelta(hours=1),
-    )
-    return artifact
-
-
 def ask(url: str, secret: str) -> tuple[int, str | None]:
     response = requests.get(url + PATH, headers={"Authorization": f"Bearer {secret}"}, timeout=10)
     return response.status_code, response.json().get("access_token")
@@ -75,7 +57,7 @@ def seconds_until(servers: list[str], secret: str, wanted: Callable[[Any], bool]
 
 
 def test_changes_take_effect_on_both_processes_within_1_s(
-    servers: list[str], deployed: OAuth2AuthorizationCode
+    servers: list[str], in_use: OAuth2AuthorizationCode
 ) -> None:
     token, secret = ApiToken.create("mailer")
     for url in servers:  # the first question starts the process's listener ...
@@ -85,15 +67,15 @@ def test_changes_take_effect_on_both_processes_within_1_s(
         assert ask(url, secret) == (200, "AT-live")
 
     # Kept: a change that announces nothing (a queryset update) is not seen for longer.
-    OAuth2AuthorizationCode.objects.filter(pk=deployed.pk).update(access_token="AT-unheard")
+    OAuth2AuthorizationCode.objects.filter(pk=in_use.pk).update(access_token="AT-unheard")
     deadline = time.monotonic() + 2 * BOUND
     while time.monotonic() < deadline:
         assert [ask(url, secret) for url in servers] == [(200, "AT-live")] * 2
         time.sleep(0.1)
 
-    deployed.refresh_from_db()
-    deployed.access_token = "AT-reauthorized"
-    deployed.save()
+    in_use.refresh_from_db()
+    in_use.access_token = "AT-reauthorized"
+    in_use.save()
     assert seconds_until(servers, secret, lambda a: a == (200, "AT-reauthorized")) <= BOUND
 
     token.artifact_names = ["Another_App"]
@@ -108,12 +90,12 @@ def test_changes_take_effect_on_both_processes_within_1_s(
 
     _, other = ApiToken.create("other")
     assert all(ask(url, other)[0] == 200 for url in servers)
-    deployed.delete()
+    in_use.delete()
     assert seconds_until(servers, other, lambda a: a[0] == 404) <= BOUND
 
 
 def test_a_clean_shutdown_writes_the_uses_a_worker_held(
-    tmp_path: Path, transactional_db: None, deployed: OAuth2AuthorizationCode
+    tmp_path: Path, transactional_db: None, in_use: OAuth2AuthorizationCode
 ) -> None:
     _, secret = ApiToken.create("mailer")
     held = {**AS_SHIPPED, "USE_RECORD_DELAY_SECONDS": "60"}  # its thread would wait a minute
@@ -121,4 +103,4 @@ def test_a_clean_shutdown_writes_the_uses_a_worker_held(
         assert ask(url, secret) == (200, "AT-live")
         assert not AuditEntry.objects.filter(action="token_issued").exists()
     entry = AuditEntry.objects.get(action="token_issued")
-    assert entry.detail == "Issued to API token “mailer”" and entry.artifact_id == deployed.pk
+    assert entry.detail == "Issued to API token “mailer”" and entry.artifact_id == in_use.pk

@@ -19,26 +19,9 @@ from django.utils import timezone
 from api import answers
 from api.models import ApiToken
 from securitymaterial import usage
-from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
+from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode
 
 URL = "/api/v1/security-material/{}/access-token"
-
-
-@pytest.fixture
-def deployed(make_artifact: Any) -> OAuth2AuthorizationCode:
-    now = timezone.now()
-    artifact: OAuth2AuthorizationCode = make_artifact(
-        status=Status.DEPLOYED,
-        access_token="AT-live",
-        refresh_token="RT-1",
-        user_name="mailer@example.com",
-        refresh_token_expiry_days=90,
-        token_scope="read",
-        access_token_expires_at=now + timedelta(hours=1),
-        refresh_token_renewed_at=now,
-        last_used_at=now - timedelta(hours=1),  # in use: its schedule stays
-    )
-    return artifact
 
 
 @pytest.fixture(autouse=True)
@@ -61,18 +44,18 @@ def get(secret: str, name: str = "Generic_App", query: str = "") -> Any:
 
 
 def test_a_200_takes_one_statement_when_nothing_is_written(
-    deployed: OAuth2AuthorizationCode, django_assert_num_queries: Any
+    in_use: OAuth2AuthorizationCode, django_assert_num_queries: Any
 ) -> None:
     token, secret = ApiToken.create("mailer")
     now = timezone.now()
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    OAuth2AuthorizationCode.objects.filter(pk=deployed.pk).update(last_used_at=now)
+    OAuth2AuthorizationCode.objects.filter(pk=in_use.pk).update(last_used_at=now)
     with django_assert_num_queries(1):  # a column read later than the statement adds one
         response = get(secret)
     assert response.status_code == 200 and response.json()["access_token"] == "AT-live"
 
 
-def test_the_statement_checks_the_hash_and_revocation(deployed: OAuth2AuthorizationCode) -> None:
+def test_the_statement_checks_the_hash_and_revocation(in_use: OAuth2AuthorizationCode) -> None:
     token, secret = ApiToken.create("mailer")
     assert get(secret).status_code == 200
     assert get(secret[:-1] + ("A" if secret[-1] != "A" else "B")).status_code == 401
@@ -81,7 +64,7 @@ def test_the_statement_checks_the_hash_and_revocation(deployed: OAuth2Authorizat
     assert response.status_code == 401 and response["WWW-Authenticate"] == "Bearer"
 
 
-def test_a_name_no_artifact_can_have_finds_nothing(deployed: OAuth2AuthorizationCode) -> None:
+def test_a_name_no_artifact_can_have_finds_nothing(in_use: OAuth2AuthorizationCode) -> None:
     _, secret = ApiToken.create("mailer")
     assert get(secret, "Generic_App%00").status_code == 404
     assert get(secret, "x" * 151).status_code == 404
@@ -89,7 +72,7 @@ def test_a_name_no_artifact_can_have_finds_nothing(deployed: OAuth2Authorization
 
 
 def test_the_lookup_hands_over_the_typed_artifact_with_its_token_decrypted(
-    deployed: OAuth2AuthorizationCode,
+    in_use: OAuth2AuthorizationCode,
 ) -> None:
     from api import lookup
 
@@ -100,7 +83,7 @@ def test_the_lookup_hands_over_the_typed_artifact_with_its_token_decrypted(
     assert api_token.pk == token.pk and api_token.name == "mailer"
     assert isinstance(artifact, OAuth2AuthorizationCode)
     assert artifact.access_token == "AT-live" and artifact.refresh_token == "RT-1"
-    assert artifact.access_token_expires_at == deployed.access_token_expires_at
+    assert artifact.access_token_expires_at == in_use.access_token_expires_at
     assert lookup.token_and_artifact(lookup.Presented(secret), "edge", "generic_app") == (
         api_token,
         None,
@@ -111,7 +94,7 @@ def test_the_lookup_hands_over_the_typed_artifact_with_its_token_decrypted(
 
 
 def test_a_use_is_written_later_in_one_batch(
-    deployed: OAuth2AuthorizationCode, settings: Any
+    in_use: OAuth2AuthorizationCode, settings: Any
 ) -> None:
     settings.USE_RECORD_DELAY_SECONDS = 1
     _, secret = ApiToken.create("mailer")
@@ -119,23 +102,23 @@ def test_a_use_is_written_later_in_one_batch(
         assert get(secret).status_code == 200
         assert get(secret).status_code == 200  # the same artifact: one pending use
     assert not AuditEntry.objects.filter(action="token_issued").exists()
-    assert list(usage._pending) == [deployed.pk]
+    assert list(usage._pending) == [in_use.pk]
     usage.flush()
     entry = AuditEntry.objects.get(action="token_issued")
     assert entry.detail == "Issued to API token “mailer”"
-    assert entry.actor_name == "refresh service" and entry.artifact_id == deployed.pk
-    deployed.refresh_from_db()
-    assert deployed.last_used_at is not None
-    assert timezone.now() - deployed.last_used_at < timedelta(seconds=5)
+    assert entry.actor_name == "refresh service" and entry.artifact_id == in_use.pk
+    in_use.refresh_from_db()
+    assert in_use.last_used_at is not None
+    assert timezone.now() - in_use.last_used_at < timedelta(seconds=5)
     assert not usage._pending
 
 
 def test_an_idle_artifacts_first_use_is_written_at_once(
-    deployed: OAuth2AuthorizationCode, settings: Any
+    in_use: OAuth2AuthorizationCode, settings: Any
 ) -> None:
     """Its refresh schedule changes with the use: that is not bookkeeping to defer."""
     settings.USE_RECORD_DELAY_SECONDS = 1
-    OAuth2AuthorizationCode.objects.filter(pk=deployed.pk).update(
+    OAuth2AuthorizationCode.objects.filter(pk=in_use.pk).update(
         last_used_at=timezone.now() - timedelta(hours=25)
     )
     _, secret = ApiToken.create("mailer")
@@ -145,19 +128,19 @@ def test_an_idle_artifacts_first_use_is_written_at_once(
 
 
 def test_uses_wait_when_the_database_is_away_and_a_deleted_artifact_gets_no_row(
-    deployed: OAuth2AuthorizationCode, settings: Any, make_artifact: Any
+    in_use: OAuth2AuthorizationCode, settings: Any, make_artifact: Any
 ) -> None:
     settings.USE_RECORD_DELAY_SECONDS = 1
     other = make_artifact(name="Other", last_used_at=timezone.now() - timedelta(hours=1))
     now = timezone.now()
-    usage._pending[deployed.pk] = usage.Use(deployed.pk, "cloud", deployed.name, now, "a")
+    usage._pending[in_use.pk] = usage.Use(in_use.pk, "cloud", in_use.name, now, "a")
     usage._pending[other.pk] = usage.Use(other.pk, "cloud", "Other", now, "b")
     with (
         mock.patch.object(usage, "_write", side_effect=DatabaseError("gone")),
         mock.patch.object(usage.connection, "close"),
     ):
         usage.flush()
-    assert sorted(usage._pending) == sorted([deployed.pk, other.pk])
+    assert sorted(usage._pending) == sorted([in_use.pk, other.pk])
     other.delete()
     usage.flush()
     assert list(
@@ -165,15 +148,25 @@ def test_uses_wait_when_the_database_is_away_and_a_deleted_artifact_gets_no_row(
     ) == ["Issued to a"]
 
 
-def test_pending_uses_are_bounded(deployed: OAuth2AuthorizationCode, settings: Any) -> None:
+def test_pending_uses_are_bounded(in_use: OAuth2AuthorizationCode, settings: Any) -> None:
     settings.USE_RECORD_DELAY_SECONDS = 1
     assert usage.MAX_PENDING == 10_000
     with mock.patch.object(usage, "MAX_PENDING", 0), mock.patch.object(usage, "_start_writer"):
-        usage.record(deployed, timezone.now(), "x")
+        usage.record(in_use, timezone.now(), "x")
     assert not usage._pending
 
 
 # api.answers: kept until a change is heard
+
+
+def answered_and_kept(settings: Any) -> str:
+    """An API token whose answer the full path gave and kept (no listener thread: the
+    tests say when it was live)."""
+    settings.TOKEN_ANSWER_CACHE_SECONDS = 60
+    _, secret = ApiToken.create("mailer")
+    with mock.patch.object(answers, "_listen"):
+        assert get(secret).status_code == 200
+    return secret
 
 
 def _question(secret: str, query: str = "") -> answers.Question:
@@ -206,7 +199,7 @@ def test_only_plain_questions_may_be_answered_from_memory() -> None:
 
 
 def test_a_kept_answer_is_given_without_a_query_while_the_listener_is_live(
-    deployed: OAuth2AuthorizationCode, settings: Any, django_assert_num_queries: Any
+    in_use: OAuth2AuthorizationCode, settings: Any, django_assert_num_queries: Any
 ) -> None:
     settings.TOKEN_ANSWER_CACHE_SECONDS = 60
     _, secret = ApiToken.create("mailer")
@@ -220,12 +213,9 @@ def test_a_kept_answer_is_given_without_a_query_while_the_listener_is_live(
 
 
 def test_without_a_live_listener_an_answer_is_given_for_1_s_only(
-    deployed: OAuth2AuthorizationCode, settings: Any
+    in_use: OAuth2AuthorizationCode, settings: Any
 ) -> None:
-    settings.TOKEN_ANSWER_CACHE_SECONDS = 60
-    _, secret = ApiToken.create("mailer")
-    with mock.patch.object(answers, "_listen"):
-        assert get(secret).status_code == 200
+    secret = answered_and_kept(settings)
     asked = _question(secret)
     answers.store.live_at = float("-inf")
     assert answers.answer(asked) is not None
@@ -246,16 +236,13 @@ def test_without_a_live_listener_an_answer_is_given_for_1_s_only(
 
 
 def test_an_answer_is_not_given_past_its_age_or_when_the_token_is_too_short(
-    deployed: OAuth2AuthorizationCode, settings: Any
+    in_use: OAuth2AuthorizationCode, settings: Any
 ) -> None:
-    settings.TOKEN_ANSWER_CACHE_SECONDS = 60
-    _, secret = ApiToken.create("mailer")
-    with mock.patch.object(answers, "_listen"):
-        assert get(secret).status_code == 200
+    secret = answered_and_kept(settings)
     answers.store.live_at = time.monotonic()
     # The token lives 1 h from now and was issued now: half its lifetime caps the margin.
     assert answers.answer(_question(secret, "min_valid_seconds=1799")) is not None
-    OAuth2AuthorizationCode.objects.filter(pk=deployed.pk).update(
+    OAuth2AuthorizationCode.objects.filter(pk=in_use.pk).update(
         access_token_expires_at=timezone.now() + timedelta(seconds=200),
         refresh_token_renewed_at=timezone.now() - timedelta(hours=1),  # a long lifetime
     )
@@ -271,7 +258,7 @@ def test_an_answer_is_not_given_past_its_age_or_when_the_token_is_too_short(
 
 
 def test_an_answer_read_while_a_change_was_heard_is_not_kept(
-    deployed: OAuth2AuthorizationCode, settings: Any
+    in_use: OAuth2AuthorizationCode, settings: Any
 ) -> None:
     settings.TOKEN_ANSWER_CACHE_SECONDS = 60
     token, secret = ApiToken.create("mailer")
@@ -279,9 +266,9 @@ def test_an_answer_read_while_a_change_was_heard_is_not_kept(
     answers.store.drop("a", 999_999)  # heard between the question and the answer
     response = mock.Mock(status_code=200, content=b"{}")
     response.__getitem__ = lambda self, key: "application/json"
-    answers.keep(asked, response, answers.Given(token.pk, deployed.pk, None, None))
+    answers.keep(asked, response, answers.Given(token.pk, in_use.pk, None, None))
     assert not answers.store.kept
-    answers.keep(_question(secret), response, answers.Given(token.pk, deployed.pk, None, None))
+    answers.keep(_question(secret), response, answers.Given(token.pk, in_use.pk, None, None))
     assert len(answers.store.kept) == 1
 
 
