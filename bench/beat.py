@@ -1,5 +1,5 @@
-"""Beat's scheduling query: which artifacts are due, at 1,000 and at N artifacts with 100
-due, and its PostgreSQL plan.
+"""Beat's dispatch query (oauthflows.refresh.dispatchable: due, not queued, locked with
+SKIP LOCKED): at 1,000 and at N artifacts with 100 due, and its PostgreSQL plan.
 
 Target: an index scan, and a time independent of the total (at most 2x from 1,000 to N).
 """
@@ -12,24 +12,26 @@ DUE = 100
 
 
 def measure(repeat: int) -> tuple[float, str]:
-    from django.db import connection
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from oauthflows import refresh
-    from securitymaterial.models import OAuth2AuthorizationCode
+    from oauthflows.models import RefreshDispatch
 
     now = timezone.now()
-    assert len(refresh.due_artifacts(now)) == DUE
-    query = (
-        OAuth2AuthorizationCode.objects.filter(next_refresh_at__lte=now)
-        .order_by("next_refresh_at")
-        .values_list("pk", flat=True)[:1000]
-    )
+    progress = RefreshDispatch(started_round=5, started_at=now)
+
+    def dispatchable() -> list[int]:
+        with transaction.atomic():
+            return list(refresh.dispatchable(now, progress)[: refresh.DISPATCH_LIMIT])
+
+    assert len(dispatchable()) == DUE
+    query = refresh.dispatchable(now, progress)[: refresh.DISPATCH_LIMIT]
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    return common.median_ms(lambda: refresh.due_artifacts(now), repeat), plan
+    return common.median_ms(dispatchable, repeat), plan
 
 
 def main() -> str:

@@ -9,12 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q, Value
+from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -224,20 +225,10 @@ def dispatch_due(now: datetime, enqueue: Callable[[list[int], int], object]) -> 
     for REFRESH_DISPATCH_LEASE_SECONDS while it waited (the workers were down or the broker
     lost its queue). Several beats may run: each takes the rows it marks with SKIP LOCKED,
     so two never mark the same row, and the round counter is one row they share."""
-    lease = timedelta(seconds=settings.REFRESH_DISPATCH_LEASE_SECONDS)
     with transaction.atomic():
         progress = _progress(lock=True)
         progress.round += 1
-        lost = Q(dispatched_round__lt=progress.started_round)
-        if progress.started_at is None or progress.started_at < now - lease:
-            lost |= Q(dispatched_at__lt=now - lease)
-        pks = list(
-            OAuth2AuthorizationCode.objects.filter(next_refresh_at__lte=now)
-            .filter(Q(dispatched_round__isnull=True) | lost)
-            .order_by("next_refresh_at")
-            .select_for_update(skip_locked=True, of=("self",))
-            .values_list("pk", flat=True)[:DISPATCH_LIMIT]
-        )
+        pks = list(dispatchable(now, progress)[:DISPATCH_LIMIT])
         if not pks:
             return 0
         progress.handed_out += len(pks)
@@ -248,6 +239,23 @@ def dispatch_due(now: datetime, enqueue: Callable[[list[int], int], object]) -> 
         for start in range(0, len(pks), BATCH):
             transaction.on_commit(partial(enqueue, pks[start : start + BATCH], progress.round))
     return len(pks)
+
+
+def dispatchable(now: datetime, progress: RefreshDispatch) -> QuerySet[Any, int]:
+    """The due artifacts beat may hand out now (dispatch_due says which), in the order they
+    are due, locked for this transaction and skipping what another holds: a range of the
+    next_refresh_at index."""
+    lease = timedelta(seconds=settings.REFRESH_DISPATCH_LEASE_SECONDS)
+    lost = Q(dispatched_round__lt=progress.started_round)
+    if progress.started_at is None or progress.started_at < now - lease:
+        lost |= Q(dispatched_at__lt=now - lease)
+    return (
+        OAuth2AuthorizationCode.objects.filter(next_refresh_at__lte=now)
+        .filter(Q(dispatched_round__isnull=True) | lost)
+        .order_by("next_refresh_at")
+        .select_for_update(skip_locked=True, of=("self",))
+        .values_list("pk", flat=True)
+    )
 
 
 def refresh_batch(pks: list[int], round_: int) -> list[TokenOutcome]:
