@@ -26,9 +26,9 @@ def measure(repeat: int) -> tuple[float, str]:
             return list(refresh.dispatchable(now, progress)[: refresh.DISPATCH_LIMIT])
 
     assert len(dispatchable()) == DUE
-    query = refresh.dispatchable(now, progress)[: refresh.DISPATCH_LIMIT]
-    sql, params = query.query.sql_with_params()
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:  # FOR UPDATE needs one
+        query = refresh.dispatchable(now, progress)[: refresh.DISPATCH_LIMIT]
+        sql, params = query.query.sql_with_params()
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     return common.median_ms(dispatchable, repeat), plan
