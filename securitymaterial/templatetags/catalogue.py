@@ -22,8 +22,11 @@ def artifact_url(name: str, pk: int) -> str:
 @lru_cache(maxsize=64)
 def _url_format(name: str, prefix: str) -> str:
     marker = 987654321
-    return reverse(name, args=[marker]).replace("{", "{{").replace("}", "}}").replace(
-        str(marker), "{pk}"
+    return (
+        reverse(name, args=[marker])
+        .replace("{", "{{")
+        .replace("}", "}}")
+        .replace(str(marker), "{pk}")
     )
 
 
