@@ -32,12 +32,11 @@ def _url_format(name: str, prefix: str) -> str:
 
 @register.simple_tag(takes_context=True)
 def page_link(context: template.Context, keys: str | None, label: str) -> str:
-    """A pagination item: the list's filters and sort with the page's key (listing.Page),
-    or a disabled item where there is no such page."""
+    """A pagination item: the list's filters and sort with the page's key (listing.Page).
+    Nothing where there is no such page (a greyed-out link reads as one to a screen reader
+    and fails the contrast a link needs)."""
     if keys is None:
-        return format_html(
-            '<li class="page-item disabled"><span class="page-link">{}</span></li>', label
-        )
+        return ""
     params: QueryDict = context["request"].GET.copy()
     for key in listing.KEY_PARAMS:
         params.pop(key, None)

@@ -116,6 +116,8 @@ def artifacts() -> dict[str, Any]:
         status_reason="The Token Service URL could not be reached.",
         custom_parameters_json='[{"key": "X-Api", "value": "1", "send_as": "header"}]',
     )
+    for number in range(25):  # more than a page: the list pages
+        SecureParameter.objects.create(name=f"Z_Param_{number:02}", value="")
     return {
         "deployed": deployed,
         "broken": broken,
@@ -135,6 +137,10 @@ def test_every_page_passes_wcag_2_1_a_and_aa_and_keeps_to_the_csp(
     pages = {
         "Integrations and APIs": f"{base}/monitor/integrations/",
         "Security Material list": f"{base}/monitor/integrations/security-material/",
+        "Security Material list, a later page": (
+            f"{base}/monitor/integrations/security-material/?sort=-status&after=stored"
+            "&after_name=new_app&at=2"
+        ),
         "detail of a deployed artifact": f"{deployed}/",
         "detail of one that needs a person": (
             f"{base}/monitor/integrations/security-material/{made['broken'].pk}/"
