@@ -22,6 +22,11 @@ and the same question gets the same bytes without a query, while:
 
 A question that is not plain (another parameter, a parameter twice, anything the full path
 would refuse) always goes the full path, which also records the first use in a minute.
+
+The announcement rides on Django's post_save and post_delete: a queryset's update() sends
+none. Code that changes a column an answer depends on must save() the instance (today only
+bookkeeping columns are updated in bulk: last use, the refresh schedule and dispatch marks,
+and the reason of an Unauthorized artifact, whose question gets a 409 that is never kept).
 """
 
 from __future__ import annotations
