@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import BadRequest
@@ -91,6 +91,10 @@ def _parsed_key(sort: str, params: QueryDict, which: str) -> list[Any] | None:
                 raise BadRequest(f"“{value[:40]}” is not a date and time.") from None
             if moment.tzinfo is None:
                 raise BadRequest(f"“{value[:40]}” has no time zone.")
+            try:  # in UTC: PostgreSQL takes offsets up to 15:59, Python up to 23:59
+                moment = moment.astimezone(UTC)
+            except OverflowError:
+                raise BadRequest(f"“{value[:40]}” is out of range.") from None
             values.append(Value(moment, output_field=DateTimeField()))
         else:
             values.append(Value(value))

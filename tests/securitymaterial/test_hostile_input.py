@@ -86,6 +86,34 @@ def test_any_value_in_any_field_of_an_edit_is_refused_or_saved_never_a_500(
         assert database_snapshot() == before
 
 
+MOMENTS = [  # a day's offset moves the first and last moments out of range
+    *("2026-12-05T10:00:00+00:00", "2026-12-05T10:00:00+23:59"),
+    *("9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"),
+]
+
+
+@FUZZ
+@given(
+    st.sampled_from(["name", "-type", "status", "-deployed_by", "deployed_on", "-deployed_on"]),
+    st.dictionaries(
+        st.sampled_from(["after", "after_name", "before", "before_name", "last", "at"]),
+        TEXT
+        | NUMBERISH
+        | st.sampled_from(["2026-12-05T10:00:00+00:00", "9999-12-31T23:59:59+23:59"]),
+        max_size=6,
+    ),
+)
+def test_any_page_key_is_answered_without_a_500_and_changes_nothing(
+    admin_client: Client, make_artifact: Any, sort: str, keys: dict[str, str]
+) -> None:
+    """The keys of the list's page links (securitymaterial.listing), as anyone may edit them."""
+    if not OAuth2AuthorizationCode.objects.exists():
+        make_artifact(name="Keyed")
+    before = database_snapshot()
+    assert admin_client.get(LIST_URL, {"sort": sort, **keys}).status_code in (200, 400)
+    assert database_snapshot() == before
+
+
 @FUZZ
 @given(st.sampled_from(["page", "sort", "q", "runtime"]), TEXT | NUMBERISH, TEXT | NUMBERISH)
 def test_any_list_parameter_is_answered_without_a_500(

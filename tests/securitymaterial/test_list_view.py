@@ -212,6 +212,11 @@ def test_a_name_filter_that_matches_less_than_a_page_needs_no_count(
     assert not any("COUNT(" in query["sql"] for query in queries.captured_queries)
 
 
+# A day's offset moves them out of what a date and time can hold (and PostgreSQL's offsets
+# end at 15:59): 400, not the database's error.
+FIRST_MOMENT, LAST_MOMENT = "0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59"
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
@@ -234,6 +239,14 @@ def test_a_name_filter_that_matches_less_than_a_page_needs_no_count(
             "no time zone",
         ),
         ({"after_name": "a\x00b"}, "cannot contain control characters"),
+        (
+            {"sort": "deployed_on", "after": "0001-01-01T00:00:00+23:59", "after_name": "a"},
+            "out of range",
+        ),
+        (
+            {"sort": "deployed_on", "after": "9999-12-31T23:59:59-23:59", "after_name": "a"},
+            "out of range",
+        ),
         ({"after_name": "a" * 151}, "not one this list made"),
         ({"sort": "type", "after": "a" * 151, "after_name": "a"}, "not one this list made"),
         ({"runtime": "moon"}, "Unknown runtime “moon”"),
