@@ -6,6 +6,8 @@ query holds the authorization code and state, and a page shown at the Redirect U
 that whole URL as the Referer of the stylesheets it loads.
 """
 
+import sys
+
 # Above every deadline a request can meet (checked at start-up, securitymaterial.E004): a
 # consumer's refresh (TOKEN_REQUEST_TIMEOUT_SECONDS, 25) whose commit meets a database
 # outage keeps the rotated refresh token in memory and retries storing it for
@@ -19,7 +21,8 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(
 
 
 def worker_exit(server: object, worker: object) -> None:
-    """A worker that stops cleanly first writes the uses its thread still holds."""
-    from securitymaterial import usage
-
-    usage.flush()
+    """A worker that stops cleanly first writes the uses its thread still holds (none if it
+    never recorded one, or never loaded the app)."""
+    usage = sys.modules.get("securitymaterial.usage")
+    if usage is not None:
+        usage.flush()
