@@ -70,6 +70,11 @@ def test_an_empty_variable_means_its_default(monkeypatch: pytest.MonkeyPatch, na
         ("REFRESH_TOKEN_RENEWAL_FRACTION", "2"),
         ("REFRESH_RETRY_BASE_SECONDS", "9" * 5000),
         ("DJANGO_SECRET_KEY_FILE", "/nonexistent/secret"),
+        ("TOKEN_ANSWER_CACHE_SECONDS", "-1"),
+        ("TOKEN_ANSWER_CACHE_SECONDS", "3601"),
+        ("USE_RECORD_DELAY_SECONDS", "61"),
+        ("USE_RECORD_DELAY_SECONDS", "soon"),
+        ("REFRESH_DISPATCH_LEASE_SECONDS", "4"),
     ],
 )
 def test_a_malformed_variable_is_a_start_up_error_naming_it(
@@ -125,3 +130,12 @@ def test_json_logs_are_one_object_per_line_with_the_request_and_no_secret(
     assert entry["level"] == "WARNING" and entry["message"] == "Bad Request: /x"
     assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/x", 400)
     assert "secret-code-value" not in line  # the path, never the query string
+
+
+def test_the_hot_paths_defaults_are_the_documented_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """README: answers kept 60 s while nothing changes, uses written 1 s later, beat hands
+    out again after 300 s without any task started."""
+    loaded = load_settings(monkeypatch)
+    assert loaded["TOKEN_ANSWER_CACHE_SECONDS"] == 60
+    assert loaded["USE_RECORD_DELAY_SECONDS"] == 1
+    assert loaded["REFRESH_DISPATCH_LEASE_SECONDS"] == 300
