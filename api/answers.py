@@ -239,12 +239,18 @@ def _listen() -> None:
             store.listener.start()
 
 
-def _run() -> None:
-    params = {
+def listener_params() -> dict[str, Any]:
+    """The database Django uses, as plain psycopg connection arguments (Django's own cursor
+    class and adapters are for its connections only)."""
+    return {
         key: value
         for key, value in connection.get_connection_params().items()
         if key not in {"cursor_factory", "context", "prepare_threshold"}
     }
+
+
+def _run() -> None:
+    params = listener_params()
     while True:
         try:
             with psycopg.connect(**params, autocommit=True, connect_timeout=5) as listening:

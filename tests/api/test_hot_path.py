@@ -178,6 +178,24 @@ def _question(secret: str, query: str = "") -> answers.Question:
     return asked
 
 
+def test_a_kept_answer_is_given_only_to_the_same_api_token_for_the_same_runtime(
+    in_use: OAuth2AuthorizationCode, settings: Any, make_artifact: Any
+) -> None:
+    """A token that may not use the artifact gets its 403, and another runtime's question
+    goes the full path, though an answer for the artifact is kept."""
+    secret = answered_and_kept(settings)
+    answers.store.live_at = time.monotonic()
+    _, limited = ApiToken.create("limited", artifact_names=["Another_App"])
+    with mock.patch.object(answers, "_listen"):
+        answers.store.live_at = time.monotonic()
+        refused = get(limited)
+        assert refused.status_code == 403 and "AT-live" not in refused.content.decode()
+        answers.store.live_at = time.monotonic()
+        assert get(secret, query="runtime=edge").status_code == 404
+        answers.store.live_at = time.monotonic()
+        assert get(secret).json()["access_token"] == "AT-live"  # kept, for its own question
+
+
 def test_only_plain_questions_may_be_answered_from_memory() -> None:
     request = mock.Mock()
     request.headers = {"Authorization": "Bearer smt_x"}
@@ -295,12 +313,7 @@ def test_a_change_drops_the_answers_of_that_artifact_or_token_only() -> None:
 def test_every_save_and_delete_of_an_artifact_or_token_is_announced_at_commit(
     make_artifact: Any,
 ) -> None:
-    params = {
-        k: v
-        for k, v in connection.get_connection_params().items()
-        if k not in {"cursor_factory", "context", "prepare_threshold"}
-    }
-    with psycopg.connect(**params, autocommit=True) as listening:
+    with psycopg.connect(**answers.listener_params(), autocommit=True) as listening:
         listening.execute(f"LISTEN {answers.CHANNEL}")
         artifact = make_artifact(name="Heard")
         token, _ = ApiToken.create("heard")
