@@ -15,7 +15,7 @@ COPY . .
 RUN SECURITY_MATERIAL_KEYS=$(python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())") \
     DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput --verbosity 0 \
  && useradd --system --uid 10001 --home /app app \
- && mkdir -p /app/var && chown app /app/var && rm -f /app/var/*
+ && mkdir -p /app/var /app/metrics && chown app /app/var /app/metrics && rm -f /app/var/*
 
 USER app
 EXPOSE 8000

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_safe
 
 from api import answers, views
 from api.operations import api
+from monitoring import instruments
 
 
 def _exempt(patterns: list[Any]) -> list[URLPattern | URLResolver]:
@@ -23,8 +24,10 @@ def _exempt(patterns: list[Any]) -> list[URLPattern | URLResolver]:
             view = pattern.callback
             if pattern.name == "openapi-json":  # ninja's view takes any method
                 view = require_safe(view)
-            if pattern.name == "access_token":
-                view = answers.cached(view)
+            if pattern.name == "access_token":  # counted with the answers kept in memory
+                view = instruments.measured("token", answers.cached(view))
+            if pattern.name == "secret":
+                view = instruments.measured("secret", view)
             pattern.callback = login_not_required(_no_store(view))
     return patterns
 

@@ -138,10 +138,10 @@ def seed(count: int, *, due: int = 0, token_url: str = "https://auth.example.com
         )
         cursor.execute(
             """
-            INSERT INTO securitymaterial_artifactcount (runtime, kind, total, need_person)
-            SELECT runtime, kind, count(*),
+            INSERT INTO securitymaterial_artifactcount (runtime, kind, status, total, need_person)
+            SELECT runtime, kind, status, count(*),
                    count(*) FILTER (WHERE status = 'error' AND error_kind <> 'transient')
-            FROM securitymaterial_artifact GROUP BY runtime, kind
+            FROM securitymaterial_artifact GROUP BY runtime, kind, status
             """
         )
     # A service that has been running has its visibility map set (autovacuum): counts can be

@@ -7,6 +7,7 @@ encryption key file in var/, and a Celery broker on the file system.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sys
 import zoneinfo
@@ -56,7 +57,12 @@ SECRET_FILES = [
     Path(path)
     for path in (
         env_str(f"{name}_FILE")
-        for name in ("DJANGO_SECRET_KEY", "SECURITY_MATERIAL_KEYS", "ADMIN_PASSWORD")
+        for name in (
+            "DJANGO_SECRET_KEY",
+            "SECURITY_MATERIAL_KEYS",
+            "ADMIN_PASSWORD",
+            "METRICS_TOKEN",
+        )
     )
     if path
 ]
@@ -95,6 +101,7 @@ INSTALLED_APPS = [
     "oauthflows",
     "api",
     "connectivity",
+    "monitoring",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -347,6 +354,25 @@ TOKEN_ANSWER_CACHE_SECONDS = env_float("TOKEN_ANSWER_CACHE_SECONDS", 60, minimum
 # has started any task for this long (the workers were down, or the broker lost its queue):
 # oauthflows.refresh.dispatch_due.
 REFRESH_DISPATCH_LEASE_SECONDS = env_int("REFRESH_DISPATCH_LEASE_SECONDS", 300, minimum=5)
+
+# /metrics (monitoring): scraped with "Authorization: Bearer <METRICS_TOKEN>"; refused
+# while it is unset. The counters of every process on this machine (web workers, Celery
+# workers, beat) are files in PROMETHEUS_MULTIPROC_DIR, which they must share; prometheus-
+# client reads the variable from the environment, so it is set there for them all.
+METRICS_TOKEN = env_secret("METRICS_TOKEN") or ""
+if METRICS_TOKEN and not re.fullmatch(r"[\x21-\x7e]{16,}", METRICS_TOKEN):
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN must be at least 16 visible ASCII characters (no spaces): "
+        "scripts/make-compose-env makes one."
+    )
+METRICS_DIR = Path(env_str("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics")))
+try:
+    METRICS_DIR.mkdir(parents=True, exist_ok=True)
+except OSError as exc:
+    raise ImproperlyConfigured(
+        f"PROMETHEUS_MULTIPROC_DIR={METRICS_DIR} cannot be made: {exc.strerror}."
+    ) from None
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

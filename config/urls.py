@@ -11,8 +11,6 @@ from securitymaterial import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
-    path("readyz", views.readyz, name="readyz"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=SignInForm),
@@ -23,6 +21,7 @@ urlpatterns = [
     path("", include("oauthflows.urls")),
     path("", include("connectivity.urls")),
     path("", include("api.urls")),
+    path("", include("monitoring.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -12,6 +12,7 @@ class TokenOutcome:
     name: str
     action: str  # "refreshed", "fetched", "skipped", "retrying", "needs a person"
     detail: str = ""
+    provider: str = ""  # the provider asked for a token, if one was (monitoring counts it)
 
     def __str__(self) -> str:
         return f"{self.name}: {self.action}" + (f" ({self.detail})" if self.detail else "")

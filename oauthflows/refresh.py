@@ -20,6 +20,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from monitoring import instruments
 from oauthflows import client
 from oauthflows.models import RefreshDispatch
 from oauthflows.outcomes import TokenOutcome
@@ -56,6 +57,7 @@ def refresh_artifact(
     """
     notify: tuple[str, str] | None = None
     answer = _Answer()
+    start = time.perf_counter()
     try:
         with OAuth2AuthorizationCode.locked(pk) as artifact:
             outcome, notify = _refresh_locked(artifact, force, unless_valid_for, answer)
@@ -64,7 +66,8 @@ def refresh_artifact(
     except (OperationalError, InterfaceError):
         if answer.result is None:
             raise  # nothing was spent at the provider: the schedule tries again
-        return _store_after_outage(pk, answer)
+        outcome = _store_after_outage(pk, answer)
+    instruments.count_refresh(outcome.provider, outcome.action, time.perf_counter() - start)
     if notify:
         _notify_admins(*notify)
     return outcome
@@ -126,7 +129,9 @@ def _store_after_outage(pk: int, answer: _Answer) -> TokenOutcome:
             pause = min(pause * 2, 5)
             continue
         logger.warning("refreshed %s; stored once the database was back", artifact.name)
-        return TokenOutcome(artifact.name, "refreshed", "stored once the database was back")
+        return TokenOutcome(
+            artifact.name, "refreshed", "stored once the database was back", artifact.provider
+        )
 
 
 @sensitive_variables("result", "artifact", "answer")
@@ -170,7 +175,7 @@ def _refresh_locked(
             )
         artifact.save()
         logger.warning("refresh of %s failed, retrying at %s", artifact.name, artifact.retry_at)
-        outcome = TokenOutcome(artifact.name, "retrying", error.message)
+        outcome = TokenOutcome(artifact.name, "retrying", error.message, artifact.provider)
     except client.TokenError as error:
         kind = (
             ErrorKind.REAUTHORIZE
@@ -188,7 +193,7 @@ def _refresh_locked(
             f"The OAuth2 Authorization Code credential {artifact.name} stopped working "
             f"and will not recover by itself.\n\n{artifact.status_hint}",
         )
-        outcome = TokenOutcome(artifact.name, "needs a person", detail)
+        outcome = TokenOutcome(artifact.name, "needs a person", detail, artifact.provider)
     else:
         answer.result, answer.spent = result, artifact.refresh_token
         shown = {name: getattr(artifact, name) for name in CATALOGUE_FIELDS}
@@ -198,7 +203,7 @@ def _refresh_locked(
         same = {name for name, value in shown.items() if getattr(artifact, name) == value}
         artifact.save(update_fields=[name for name in REFRESH_FIELDS if name not in same])
         logger.info("refreshed %s; next at %s", artifact.name, artifact.next_refresh_at)
-        return TokenOutcome(artifact.name, "refreshed"), None
+        return TokenOutcome(artifact.name, "refreshed", provider=artifact.provider), None
     return outcome, notify
 
 

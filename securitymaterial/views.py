@@ -6,17 +6,16 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required, permission_required
+from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods
 
-from securitymaterial import listing, readiness, services
+from securitymaterial import listing, services
 from securitymaterial.forms import FORMS, ArtifactForm
 from securitymaterial.models import Artifact, ArtifactCount, ArtifactType, Runtime
 from securitymaterial.providers import redirect_url
@@ -91,26 +90,6 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
         message = ""
     body = loader.render_to_string("400.html", {"message": message}, request)
     return HttpResponseBadRequest(body)
-
-
-@login_not_required
-@require_safe
-def healthz(request: HttpRequest) -> HttpResponse:
-    """Liveness: the process serves requests. It touches nothing else, so a database or
-    broker outage does not make an orchestrator restart healthy processes."""
-    return HttpResponse("ok", content_type="text/plain")
-
-
-@login_not_required
-@require_safe
-def readyz(request: HttpRequest) -> HttpResponse:
-    """Readiness: the database, the broker and the keys, each named with what failed; 503
-    while any one fails, so a load balancer sends requests elsewhere."""
-    checks = readiness.report()
-    ready = all(result == "ok" for result in checks.values())
-    response = JsonResponse({"ready": ready, "checks": checks}, status=200 if ready else 503)
-    add_never_cache_headers(response)
-    return response
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -323,26 +323,29 @@ class AuditEntry(models.Model):
 
 
 class ArtifactCount(models.Model):
-    """How many artifacts of a type a runtime holds, and how many need a person: what the
-    tile and the list show, without counting 100,000 rows on every page.
+    """How many artifacts of a type and status a runtime holds, and how many need a person:
+    what the tile, the list and /metrics show, without counting a million rows each time.
 
-    On PostgreSQL a trigger on the artifact table keeps it (migration 0004), inside the
-    transaction that changes the artifact, so it is never off by a concurrent write. Other
-    databases (the embedded SQLite) count the rows instead: see `ArtifactCount.counts`.
+    On PostgreSQL a trigger on the artifact table keeps it (migrations 0004, 0011), inside
+    the transaction that changes the artifact, so it is never off by a concurrent write.
+    Other databases (the embedded SQLite) count the rows instead: see `counts`.
     """
 
     runtime = models.CharField(max_length=16, choices=Runtime.choices)
     kind = models.CharField(max_length=32, choices=ArtifactType.choices)
+    status = models.CharField(max_length=16, choices=Status.choices)
     total = models.IntegerField(default=0)
     need_person = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["runtime", "kind"], name="one_count_per_type")
+            models.UniqueConstraint(
+                fields=["runtime", "kind", "status"], name="one_count_per_type_and_status"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.runtime} {self.kind}: {self.total}"
+        return f"{self.runtime} {self.kind} {self.status}: {self.total}"
 
     @staticmethod
     def maintained() -> bool:
@@ -364,3 +367,26 @@ class ArtifactCount(models.Model):
             total=models.Count("pk"), need=models.Count("pk", filter=Artifact.NEEDS_PERSON)
         )
         return totals["total"], totals["need"]
+
+    @classmethod
+    def by_status(cls) -> list[tuple[str, str, str, int, int]]:
+        """(runtime, type, status, artifacts, of which need a person) for every combination
+        that has artifacts."""
+        rows = cls.objects.filter(total__gt=0) if cls.maintained() else cls._counted()
+        return list(
+            rows.order_by("runtime", "kind", "status").values_list(
+                "runtime", "kind", "status", "total", "need_person"
+            )
+        )
+
+    @staticmethod
+    def _counted() -> Any:
+        """The same columns, counted from the artifacts."""
+        return (
+            Artifact.objects.order_by()
+            .values("runtime", "kind", "status")
+            .annotate(
+                total=models.Count("pk"),
+                need_person=models.Count("pk", filter=Artifact.NEEDS_PERSON),
+            )
+        )

@@ -28,6 +28,7 @@ ADD, CHANGE = "securitymaterial.add_artifact", "securitymaterial.change_artifact
 DELETE = "securitymaterial.delete_artifact"
 TOKENS, REVOKE = "api.view_apitoken", "api.delete_apitoken"
 PUBLIC, API = "public", "api token"  # no login needed; a bearer API token, never a session
+METRICS = "metrics token"  # METRICS_TOKEN alone (tests/monitoring); unset here: off for all
 LOGIN = "login"  # any signed-in person
 ROLE_PERMISSIONS = {
     "anonymous": set(),
@@ -49,6 +50,7 @@ ROUTES: dict[str, dict[str, tuple[str, int]]] = {
     "": {"GET": (VIEW, 302)},  # home: on to the Integrations page
     "healthz": {"GET": (PUBLIC, 200)},
     "readyz": {"GET": (PUBLIC, 200)},
+    "metrics": {"GET": (METRICS, 403)},
     "oauth2/callback/": {"GET": (OPERATE, 400)},  # no state: a clear 400
     "accounts/login/": {"GET": (PUBLIC, 200)},
     "accounts/logout/": {"POST": (PUBLIC, 302)},
@@ -199,6 +201,8 @@ def test_each_role_gets_what_it_may_and_a_refusal_changes_nothing(
     response = client.generic(method, url)
     if who == API:  # a session, of any role, counts for nothing there
         assert response.status_code == 401, (url, role)
+    elif who == METRICS:
+        assert response.status_code == allowed_status, (url, role)
     elif who == PUBLIC:
         assert response.status_code == allowed_status, (url, role)
     elif role == "anonymous" and route in ANONYMOUS:
@@ -235,7 +239,7 @@ CHANGING = [
     (route, method)
     for route, methods in ROUTES.items()
     for method, (who, _) in methods.items()
-    if method != "GET" and who != API  # the API takes bearer tokens, not cookies
+    if method != "GET" and who not in (API, METRICS)  # bearer tokens, not cookies
 ]
 
 

@@ -75,6 +75,11 @@ def test_an_empty_variable_means_its_default(monkeypatch: pytest.MonkeyPatch, na
         ("USE_RECORD_DELAY_SECONDS", "61"),
         ("USE_RECORD_DELAY_SECONDS", "soon"),
         ("REFRESH_DISPATCH_LEASE_SECONDS", "4"),
+        ("METRICS_TOKEN", "fifteen-chars.."),
+        ("METRICS_TOKEN", "a token with spaces in it"),
+        ("METRICS_TOKEN", "ünïcödé-is-not-a-header-value"),
+        ("METRICS_TOKEN_FILE", "/nonexistent/metrics-token"),
+        ("PROMETHEUS_MULTIPROC_DIR", "/dev/null/metrics"),
     ],
 )
 def test_a_malformed_variable_is_a_start_up_error_naming_it(

@@ -58,7 +58,7 @@ def test_a_key_that_reads_no_stored_secret_is_named_without_the_secret(
 def test_a_database_that_cannot_be_reached_is_named(
     db: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from securitymaterial import readiness
+    from monitoring import readiness
 
     class Gone:
         def cursor(self) -> Any:
