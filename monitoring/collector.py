@@ -154,21 +154,22 @@ def _single(name: str, text: str, value: float | None) -> Metric:
 
 
 def _secret_values() -> Metric:
-    """Values by the key that encrypted them: "first" (SECURITY_MATERIAL_KEYS' first), "older"
-    (another configured key: rotate_keys has work left), "unknown" (no configured key, or
-    stored before key ids)."""
+    """Values by the key that encrypted them: "first" (SECURITY_MATERIAL_KEYS' first),
+    "older" (another configured key, or stored before key ids: rotate_keys has work left),
+    "unknown" (a key that is not configured: nothing here can open them)."""
     global _keys_seen
     if _keys_seen is None or time.monotonic() - _keys_seen[0] > KEYS_EVERY_SECONDS:
         _keys_seen = (time.monotonic(), values_by_key())
     ids = crypto.keyring().ids
     counts = {"first": 0, "older": 0, "unknown": 0}
     for key, count in _keys_seen[1].items():
-        where = "first" if key == ids[0] else "older" if key in ids else "unknown"
+        where = "first" if key == ids[0] else "older" if key in ids or not key else "unknown"
         counts[where] += count
     gauge = _gauge(
         "secret_values",
         f"Stored secret values by the key that encrypted them (counted every "
-        f"{KEYS_EVERY_SECONDS} s): first, older (rotate_keys has work left), unknown.",
+        f"{KEYS_EVERY_SECONDS} s): first, older (rotate_keys has work left), unknown (no "
+        "configured key opens them).",
         ["key"],
     )
     for where, count in counts.items():

@@ -305,3 +305,19 @@ def test_no_secret_and_no_artifact_name_is_in_the_metrics(make_artifact: Any) ->
     text = Client().get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).content
     for marker in ("Plain-Marker", CLIENT_SECRET, secret, "Named_Marker", "Param_Marker", TOKEN):
         assert marker.encode() not in text
+
+
+def test_values_stored_before_key_ids_count_as_older(db: None) -> None:
+    """rotate_keys rewrites them under the first key's id (securitymaterial.crypto)."""
+    from django.db import connection
+
+    parameter = SecureParameter.objects.create(name="Param_1", value="v")
+    legacy = Fernet(TEST_KEY).encrypt(b"v").decode()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE securitymaterial_secureparameter SET value = %s WHERE artifact_ptr_id = %s",
+            [legacy, parameter.pk],
+        )
+    samples = scrape()
+    assert value(samples, "security_material_secret_values", key="older") == 1
+    assert value(samples, "security_material_secret_values", key="first") == 0
