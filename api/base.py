@@ -19,6 +19,7 @@ from ninja.security import HttpBearer
 from api.lookup import NAME_MAX_LENGTH, Presented
 from api.models import ApiToken
 from api.parsing import StrictJSON
+from monitoring import logcontext
 from securitymaterial import crypto
 from securitymaterial.models import (
     Artifact,
@@ -195,6 +196,7 @@ def find(
         artifact = Artifact.find(runtime, name, *types) if len(name) <= NAME_MAX_LENGTH else None
     if artifact is None:
         raise HttpError(404, f"No artifact is named “{shown}” in {label}.")
+    logcontext.concerns(artifact.runtime, artifact.name)
     return artifact
 
 

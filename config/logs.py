@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 
+from monitoring import logcontext
+
 DESIGNED_STATUSES = {503}  # the provider cannot be reached, or a key is missing: said so
 
 
@@ -23,9 +25,10 @@ def _clients_fault(record: logging.LogRecord) -> bool:
 
 
 class JsonFormatter(logging.Formatter):
-    """LOG_FORMAT=json: one JSON object per line (time, level, logger, message, and the
-    request's method, path and status where Django gave them; an exception's traceback as
-    one field). The message is formatted as in the plain format, so the same rules keep
+    """LOG_FORMAT=json: one JSON object per line (time, level, logger, message; the request
+    or Celery task id, the artifact's runtime and name where known (monitoring.logcontext);
+    the request's method, path and status where Django gave them; an exception's traceback
+    as one field). The message is formatted as in the plain format, so the same rules keep
     secrets out of it."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -35,6 +38,10 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if request_id := logcontext.request_id():
+            entry["request_id"] = request_id
+        if about := logcontext.artifact():
+            entry["runtime"], entry["artifact"] = about
         status = getattr(record, "status_code", None)
         if isinstance(status, int):
             entry["status"] = status

@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from monitoring import logcontext
 from oauthflows import client, pkce
 from oauthflows.models import STATE_LIFETIME, AuthorizationState, digest
 from oauthproviders import PROVIDERS
@@ -111,6 +112,7 @@ def start_authorization(artifact: OAuth2AuthorizationCode, request: HttpRequest)
 def complete_authorization(request: HttpRequest) -> Outcome:
     record = _take_state(request)
     artifact = record.artifact
+    logcontext.concerns(artifact.runtime, artifact.name)
     _check_provider_error(request, artifact)
     code = request.GET.get("code", "")
     if not code or len(code) > 4096 or not CODE_RE.fullmatch(code):

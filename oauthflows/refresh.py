@@ -20,7 +20,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from monitoring import instruments
+from monitoring import instruments, logcontext
 from oauthflows import client
 from oauthflows.models import RefreshDispatch
 from oauthflows.outcomes import TokenOutcome
@@ -59,7 +59,10 @@ def refresh_artifact(
     answer = _Answer()
     start = time.perf_counter()
     try:
-        with OAuth2AuthorizationCode.locked(pk) as artifact:
+        with (
+            OAuth2AuthorizationCode.locked(pk) as artifact,
+            logcontext.about(artifact.runtime, artifact.name),
+        ):
             outcome, notify = _refresh_locked(artifact, force, unless_valid_for, answer)
     except Artifact.DoesNotExist:  # the catalogue row is locked first; its type's too
         return TokenOutcome(f"artifact {pk}", "skipped", "deleted")  # while the task waited

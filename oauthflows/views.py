@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from monitoring import logcontext
 from oauthflows import client_credentials, flow
 from securitymaterial.models import OAuth2AuthorizationCode, OAuth2ClientCredentials
 
@@ -21,6 +22,7 @@ OPERATE = "securitymaterial.operate_artifact"
 @permission_required(OPERATE, raise_exception=True)
 def authorize(request: HttpRequest, pk: int) -> HttpResponse:
     artifact = get_object_or_404(OAuth2AuthorizationCode, pk=pk)
+    logcontext.concerns(artifact.runtime, artifact.name)
     return redirect(flow.start_authorization(artifact, request))
 
 
@@ -29,6 +31,7 @@ def authorize(request: HttpRequest, pk: int) -> HttpResponse:
 def fetch_token(request: HttpRequest, pk: int) -> HttpResponse:
     """An admin tries the client's settings now, rather than waiting for a consumer."""
     artifact = get_object_or_404(OAuth2ClientCredentials, pk=pk)
+    logcontext.concerns(artifact.runtime, artifact.name)
     outcome = client_credentials.fetch_token(artifact.pk, user=request.user)
     artifact.refresh_from_db()
     if outcome.action == "fetched":

@@ -19,7 +19,6 @@ from monitoring import collector
 from oauthflows import refresh
 from securitymaterial.models import (
     ErrorKind,
-    OAuth2AuthorizationCode,
     SecureParameter,
     Status,
     UserCredentials,

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,8 +15,7 @@ from django.utils import timezone
 
 from securitymaterial.models import OAuth2AuthorizationCode, Status
 from tests.conftest import TEST_KEY
-from tests.support.processes import read_until, stop, test_database_url
-from tests.support.processes import start as start_process
+from tests.support.processes import celery, test_database_url
 
 
 def start(client: Client, artifact: Any) -> dict[str, str]:
@@ -64,48 +62,13 @@ def celery_env(broker_url: str, tmp_path: Path, transactional_db: None) -> dict[
 
 @pytest.fixture
 def worker(celery_env: dict[str, str]) -> Iterator[Any]:
-    process = start_process(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "1",
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        celery_env,
-    )
-    try:
-        read_until(process, r"celery@\S+ ready", 60)
+    arguments = ("worker", "--loglevel", "INFO", "--concurrency", "1")
+    with celery(celery_env, *arguments, "--without-mingle", "--without-gossip") as process:
         yield process
-    finally:
-        stop(process)
 
 
 @pytest.fixture
 def beat(worker: Any, celery_env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
-    process = start_process(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "beat",
-            "--loglevel",
-            "INFO",
-            "--schedule",
-            str(tmp_path / "beat-schedule"),
-        ],
-        celery_env,
-    )
-    try:
+    schedule = str(tmp_path / "beat-schedule")
+    with celery(celery_env, "beat", "--loglevel", "INFO", "--schedule", schedule) as process:
         yield process
-    finally:
-        stop(process)

@@ -87,6 +87,15 @@ test_database_url.__test__ = False  # type: ignore[attr-defined]
 def gunicorn(var_dir: Path, *options: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """The service under gunicorn with the shipped configuration (and `options`, and `env`
     over the test environment), on the test database; yields its URL."""
+    with gunicorn_process(var_dir, *options, env=env) as (url, _):
+        yield url
+
+
+@contextmanager
+def gunicorn_process(
+    var_dir: Path, *options: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """The same, yielding its URL and its master process."""
     from tests.conftest import TEST_KEY
 
     env = {
@@ -114,6 +123,18 @@ def gunicorn(var_dir: Path, *options: str, env: dict[str, str] | None = None) ->
         env,
     )
     try:
-        yield read_until(process, r"Listening at: (http://127\.0\.0\.1:\d+)", 60).group(1)
+        yield read_until(process, r"Listening at: (http://127\.0\.0\.1:\d+)", 60).group(1), process
+    finally:
+        stop(process)
+
+
+@contextmanager
+def celery(env: dict[str, str], *arguments: str) -> Iterator[subprocess.Popen[str]]:
+    """`celery -A config <arguments>` (a worker waits until ready), with `env`."""
+    process = start([sys.executable, "-m", "celery", "-A", "config", *arguments], env)
+    try:
+        if arguments[0] == "worker":
+            read_until(process, r"celery@\S+ ready", 60)
+        yield process
     finally:
         stop(process)
