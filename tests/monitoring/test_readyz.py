@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +16,7 @@ from django.db import connection
 from django.test import Client
 
 from securitymaterial.models import SecureParameter
+from tests.support.mailservers import free_port
 
 
 def test_liveness_touches_no_database(db: None, django_assert_num_queries: Any) -> None:
@@ -68,3 +73,32 @@ def test_a_database_that_cannot_be_reached_is_named(
     response = Client().get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["database"] == "cannot be reached"
+
+
+@pytest.mark.slow
+def test_a_redis_that_stops_is_named(
+    db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real Redis as the broker: ready while it runs, "broker" named once it stops."""
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603 - Debian's redis-server, on loopback
+        [shutil.which("redis-server") or "redis-server", "--port", str(port)]
+        + ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )
+    monkeypatch.setattr(current_app.conf, "broker_url", f"redis://127.0.0.1:{port}/0")
+    try:
+        deadline = time.monotonic() + 10
+        while Client().get("/readyz").status_code != 200:  # until it accepts connections
+            assert time.monotonic() < deadline and server.poll() is None, "Redis did not start"
+            time.sleep(0.05)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    response = Client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "broker": "cannot be reached",
+        "keys": "ok",
+    }
