@@ -81,10 +81,10 @@ def test_a_redis_that_stops_is_named(
 ) -> None:
     """A real Redis as the broker: ready while it runs, "broker" named once it stops."""
     port = free_port()
+    redis_server = shutil.which("redis-server") or "redis-server"
+    options = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)]
     server = subprocess.Popen(  # noqa: S603 - Debian's redis-server, on loopback
-        [shutil.which("redis-server") or "redis-server", "--port", str(port)]
-        + ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
+        [redis_server, "--port", str(port), *options], stdout=subprocess.DEVNULL
     )
     monkeypatch.setattr(current_app.conf, "broker_url", f"redis://127.0.0.1:{port}/0")
     try:
