@@ -108,11 +108,11 @@ def seed(count: int, *, due: int = 0, token_url: str = "https://auth.example.com
                  refresh_token_expiry_days, client_id, client_secret, send_as, user_name, scope,
                  use_pkce, access_token, refresh_token, access_token_expires_at,
                  refresh_token_renewed_at, token_scope, authorized_account, next_refresh_at,
-                 attempts_since_success, last_attempt_result)
+                 attempts_since_success, last_attempt_result, refresh_days)
             SELECT id, 'generic', '', 'https://auth.example.com/authorize', %s, 90,
                    'client-' || id, %s, 'body', 'mailer' || id || '@example.com', 'read', true,
                    %s, %s, now() + interval '1 hour', now(), 'read', '',
-                   now() + (id %% 30 + 1) * interval '1 day', 0, 'Refreshed'
+                   now() + (id %% 30 + 1) * interval '1 day', 0, 'Refreshed', '{}'
             FROM securitymaterial_artifact
             """,
             [

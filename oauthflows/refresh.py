@@ -95,6 +95,7 @@ REFRESH_FIELDS = [
     "next_refresh_at",
     "dispatched_round",
     "dispatched_at",
+    "refresh_days",
 ]
 # What rescheduling changes (OAuth2AuthorizationCode.reschedule).
 SCHEDULE_FIELDS = ["next_refresh_at", "dispatched_round", "dispatched_at"]
@@ -121,6 +122,7 @@ def _store_after_outage(pk: int, answer: _Answer) -> TokenOutcome:
                 if artifact.refresh_token != answer.spent:
                     return TokenOutcome(artifact.name, "skipped", "newer tokens stored meanwhile")
                 artifact.record_refresh(answer.result, timezone.now())
+                artifact.note_refresh(timezone.now())
                 artifact.save(update_fields=REFRESH_FIELDS)
         except Artifact.DoesNotExist:
             return TokenOutcome(f"artifact {pk}", "skipped", "deleted")
@@ -170,6 +172,7 @@ def _refresh_locked(
             scope=artifact.scope,
         )
     except client.TransientTokenError as error:
+        artifact.note_refresh(now, error.message)
         if artifact.record_transient_failure(error.message, error.retry_after, now):
             notify = (
                 f"{artifact.name} has not been refreshed for "
@@ -186,10 +189,11 @@ def _refresh_locked(
             else ErrorKind.CONFIGURATION
         )
         artifact.record_permanent_failure(error.message, kind, now)
-        artifact.save()
         detail = f"{ErrorKind(kind).label}: {error.message}"
         if error.support_ids:
             detail += f" ({error.support_ids})"
+        artifact.note_refresh(now, detail)
+        artifact.save()
         AuditEntry.record(artifact, AuditEntry.Action.REFRESH_FAILED, detail=detail)
         notify = (
             f"{artifact.name} needs your attention",
@@ -201,6 +205,7 @@ def _refresh_locked(
         answer.result, answer.spent = result, artifact.refresh_token
         shown = {name: getattr(artifact, name) for name in CATALOGUE_FIELDS}
         artifact.record_refresh(result, now)
+        artifact.note_refresh(now)
         # A healthy artifact's status stays as it was: then its catalogue row is not written
         # (one UPDATE fewer per refresh, and the list's indexes are left alone).
         same = {name for name, value in shown.items() if getattr(artifact, name) == value}

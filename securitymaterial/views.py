@@ -12,13 +12,21 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, Query
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from securitymaterial import listing, services
 from securitymaterial.forms import FORMS, ArtifactForm
-from securitymaterial.models import Artifact, ArtifactCount, ArtifactType, Runtime
+from securitymaterial.models import (
+    Artifact,
+    ArtifactCount,
+    ArtifactType,
+    OAuth2AuthorizationCode,
+    Runtime,
+)
 from securitymaterial.providers import redirect_url
+from securitymaterial.timeline import timeline
 from securitymaterial.validators import CONTROL_RE
 
 PERM = "securitymaterial.{}_artifact"
@@ -158,6 +166,11 @@ def artifact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "artifact": artifact,
             "audit_entries": audit,
             "redirect_url": redirect_url(),
+            "timeline": (
+                timeline(artifact, timezone.now())
+                if isinstance(artifact, OAuth2AuthorizationCode)
+                else None
+            ),
         },
     )
 

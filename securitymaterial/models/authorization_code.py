@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -59,6 +59,9 @@ class OAuth2AuthorizationCode(HeldAccessToken, Artifact):
     retry_at = models.DateTimeField(null=True, blank=True)
     attempts_since_success = models.PositiveIntegerField(default=0)
     failing_since = models.DateTimeField(null=True, blank=True)  # first failure since success
+    # The token-health timeline (securitymaterial.timeline): per UTC day of the last
+    # HISTORY_DAYS, [refreshes done, refreshes failed, why the last one failed].
+    refresh_days = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = "OAuth2 Authorization Code"
@@ -223,6 +226,22 @@ class OAuth2AuthorizationCode(HeldAccessToken, Artifact):
             self.failing_since = now
             return now
         return self.last_attempt_at or now
+
+    HISTORY_DAYS = 90
+
+    def note_refresh(self, now: datetime, failure: str = "") -> None:
+        """A refresh that asked the provider, done or failed (and why), in today's count;
+        days older than HISTORY_DAYS go."""
+        today = now.astimezone(UTC).date()
+        oldest = (today - timedelta(days=self.HISTORY_DAYS - 1)).isoformat()
+        days = {day: counts for day, counts in self.refresh_days.items() if day >= oldest}
+        done, failed, why = days.get(today.isoformat(), [0, 0, ""])
+        if failure:
+            failed, why = failed + 1, failure[:300]
+        else:
+            done += 1
+        days[today.isoformat()] = [done, failed, why]
+        self.refresh_days = days
 
     def record_permanent_failure(self, message: str, kind: str, now: datetime) -> None:
         """No more attempts until a person acts; the tokens are kept for the record of it."""

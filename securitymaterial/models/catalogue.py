@@ -279,6 +279,11 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name_plural = "audit entries"
+        # The token-health timeline reads an artifact's authorizations and failures of 90
+        # days without the many "Access token issued" rows between them.
+        indexes = [
+            models.Index(fields=["artifact", "action", "at"], name="audit_by_artifact_action")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.artifact_name} by {self.actor_name}"
