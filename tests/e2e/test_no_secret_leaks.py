@@ -3,8 +3,8 @@ IMAP, a failed refresh, the consumer and management APIs under gunicorn, a clien
 artifact with custom parameters, a Celery message, a forced 500, key rotation, delete),
 then a search for every secret it ever had in everything that could keep one: a full dump
 of the database, every log line (ours at DEBUG, the rest at WARNING), gunicorn's access
-log, every page the browser saw, every message that went through Redis, and Django's DEBUG
-error page of a forced failure.
+log, the web process's own JSON log at DEBUG, /metrics, every page the browser saw, every
+message that went through Redis, and Django's DEBUG error page of a forced failure.
 
 The secrets: the client secret, the PKCE verifier, the authorization code, every access and
 refresh token the provider issued, the API tokens, a client-credentials secret, its custom
@@ -48,8 +48,9 @@ from tests.support.mailservers import MAILBOX, ImapServer, SubmissionServer
 from tests.support.oauth_server import PASSWORD as PROVIDER_PASSWORD
 from tests.support.oauth_server import USER as PROVIDER_USER
 from tests.support.oauth_server import OAuthServer
-from tests.support.processes import gunicorn, test_database_url
+from tests.support.processes import gunicorn_process, said, test_database_url
 
+METRICS_TOKEN = "metrics-token-of-the-leak-probe-5e1f"
 BROKER = "redis://127.0.0.1:6379/13"  # no worker listens here: messages stay to be read
 NAME = "Leak_Probe"
 CLIENT_ID = "leak-probe"
@@ -231,7 +232,12 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
     api_token, secrets["API token"] = ApiToken.create("leak-consumer")
     bearer = {"Authorization": f"Bearer {secrets['API token']}"}
     access_log = tmp_path / "access.log"
-    with gunicorn(tmp_path, "--workers", "1", "--access-logfile", str(access_log)) as url:
+    secrets["metrics token"] = METRICS_TOKEN
+    as_shipped = {"METRICS_TOKEN": METRICS_TOKEN, "LOG_FORMAT": "json", "LOG_LEVEL": "DEBUG"}
+    served = gunicorn_process(
+        tmp_path, "--workers", "1", "--access-logfile", str(access_log), env=as_shipped
+    )
+    with served as (url, web):
         answer = requests.get(
             f"{url}/api/v1/security-material/{NAME}/access-token", headers=bearer, timeout=30
         )
@@ -281,7 +287,13 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
         )
         assert moved.status_code == 400, moved.text
         pages += [created.text, read.text, moved.text]
-    assert access_log.read_text().count('"GET /') == 4
+        metrics = requests.get(
+            f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30
+        )
+        assert "security_material_api_requests_total" in metrics.text
+    web_log = said(web)
+    assert all(json.loads(line) for line in web_log.splitlines())  # every line a JSON object
+    assert access_log.read_text().count('"GET /') == 5
     assert access_log.read_text().count('"POST /') == 1
 
     # Fetch Token for it: the custom parameters go to the real token endpoint.
@@ -345,6 +357,8 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
         "the logs": logs[0].getvalue(),
         "the JSON logs": logs[1].getvalue(),
         "gunicorn's access log": access_log.read_text(),
+        "the web process's JSON log (DEBUG)": web_log,
+        "/metrics": metrics.text,
         "the pages": "\n".join(pages),
         "the Redis messages": broker_messages(),
         "the DEBUG error page": debug_page.content.decode(),

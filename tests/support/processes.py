@@ -57,6 +57,12 @@ def read_until(process: subprocess.Popen[str], pattern: str, timeout: float) -> 
     )
 
 
+def said(process: subprocess.Popen[str]) -> str:
+    """All a stopped process wrote to stderr that read_until has not consumed."""
+    assert process.stderr is not None and process.poll() is not None
+    return _pending.pop(process.pid, "") + process.stderr.read()
+
+
 def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(  # noqa: S603 - our own commands
         command, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
