@@ -128,6 +128,14 @@ def test_the_refresh_schedule_s_health(make_artifact: Any) -> None:
         error_kind=ErrorKind.REAUTHORIZE,
         access_token="AT",
         access_token_expires_at=now + timedelta(minutes=30),
+        failing_since=now - timedelta(hours=2),  # needs a person: not "retrying"
+    )
+    make_artifact(  # sooner, but its refresh will replace it: not counted
+        name="Healthy",
+        status=Status.DEPLOYED,
+        access_token="AT",
+        access_token_expires_at=now + timedelta(minutes=10),
+        next_refresh_at=now + timedelta(minutes=5),
     )
     make_artifact(  # an expired token that nothing refreshes: already past, not counted
         name="Revoked_Long_Ago",

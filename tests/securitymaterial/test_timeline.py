@@ -121,6 +121,7 @@ def test_the_summary_and_the_horizon(make_artifact: Any) -> None:
 def test_the_table_tells_each_event_and_each_quiet_stretch_once(make_artifact: Any) -> None:
     artifact = make_artifact(
         refresh_days={
+            "2026-11-28": [2, 0, ""],  # days without refreshes after it: a stretch of its own
             "2026-12-01": [3, 0, ""],
             "2026-12-02": [4, 0, ""],
             "2026-12-03": [1, 2, "Down"],
@@ -131,4 +132,5 @@ def test_the_table_tells_each_event_and_each_quiet_stretch_once(make_artifact: A
         ("Dec 5, 2026", "5 refreshes done, none failed"),
         ("Dec 3, 2026", "1 refresh done, 2 failed (last: Down)"),
         ("Dec 1 to Dec 2, 2026", "7 refreshes done, none failed"),
+        ("Nov 28, 2026", "2 refreshes done, none failed"),
     ]
