@@ -164,7 +164,8 @@ def test_the_refresh_schedule_s_health(make_artifact: Any) -> None:
     assert value(samples, "security_material_refresh_failing_seconds") == approx(3600, abs=30)
 
 
-def test_a_healthy_schedule_reads_zero_lag_and_no_horizon(db: None) -> None:
+def test_a_healthy_schedule_reads_zero_lag_and_no_horizon(make_artifact: Any) -> None:
+    make_artifact(status=Status.DEPLOYED, next_refresh_at=timezone.now() + timedelta(hours=1))
     samples = scrape()
     assert value(samples, "security_material_refresh_lag_seconds") == 0
     assert value(samples, "security_material_refresh_failing_seconds") == 0
