@@ -351,6 +351,10 @@ USE_RECORD_DELAY_SECONDS = env_float("USE_RECORD_DELAY_SECONDS", 1.0, minimum=0,
 # while nothing it depends on changed (api.answers: a change takes effect within 1 s on
 # every process, whatever this says); 0 turns it off.
 TOKEN_ANSWER_CACHE_SECONDS = env_float("TOKEN_ANSWER_CACHE_SECONDS", 60, minimum=0, maximum=3600)
+# A consent link (oauthflows.consent) works this many hours, once.
+CONSENT_LINK_HOURS = env_int("CONSENT_LINK_HOURS", 24, minimum=1)
+# Requests a minute one address may make to the owner's pages (per web process).
+CONSENT_PAGES_PER_MINUTE = env_int("CONSENT_PAGES_PER_MINUTE", 30, minimum=1)
 # Beat hands an artifact out again while its task may still be queued only if no worker
 # has started any task for this long (the workers were down, or the broker lost its queue):
 # oauthflows.refresh.dispatch_due.

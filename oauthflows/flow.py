@@ -20,8 +20,9 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from monitoring import logcontext
-from oauthflows import client, pkce
-from oauthflows.models import STATE_LIFETIME, AuthorizationState, digest
+from oauthflows import client, consent, pkce
+from oauthflows.models import STATE_LIFETIME, AuthorizationState, ConsentLink, digest
+from oauthflows.refresh import notify_admins
 from oauthproviders import PROVIDERS
 from oauthproviders.base import GENERIC_EXPLANATIONS
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
@@ -65,10 +66,13 @@ class Outcome:
 
 
 @sensitive_variables("state", "verifier", "params")
-def start_authorization(artifact: OAuth2AuthorizationCode, request: HttpRequest) -> str:
-    """Record a single-use state for this admin and session; return the provider's URL."""
-    user_id = request.user.pk
-    if user_id is None:  # the view requires a permission; this only narrows the type
+def start_authorization(
+    artifact: OAuth2AuthorizationCode, request: HttpRequest, link: ConsentLink | None = None
+) -> str:
+    """Record a single-use state for this admin (or this consent link) and session; return
+    the provider's URL."""
+    user_id = None if link is not None else request.user.pk
+    if user_id is None and link is None:  # the view requires a permission: narrows the type
         raise PermissionDenied
     if request.session.session_key is None:
         request.session.save()
@@ -81,6 +85,7 @@ def start_authorization(artifact: OAuth2AuthorizationCode, request: HttpRequest)
         state_hash=digest(state),
         artifact=artifact,
         user_id=user_id,
+        consent_link=link,
         session_hash=digest(request.session.session_key or ""),
         code_verifier=verifier,
         redirect_uri=callback,
@@ -102,7 +107,8 @@ def start_authorization(artifact: OAuth2AuthorizationCode, request: HttpRequest)
         params["code_challenge_method"] = "S256"
     if artifact.user_name:
         params["login_hint"] = artifact.user_name
-    logger.info("authorization started for artifact %s by %s", artifact.name, request.user)
+    by = "the owner through a consent link" if link is not None else request.user
+    logger.info("authorization started for artifact %s by %s", artifact.name, by)
     return PROVIDERS[artifact.provider].authorization_request_url(
         artifact.authorization_url, params
     )
@@ -122,6 +128,16 @@ def complete_authorization(request: HttpRequest) -> Outcome:
             "malformed). Choose Authorize again.",
             artifact=artifact,
         )
+    link = record.consent_link
+    if link is not None:
+        link.artifact = artifact
+        if not link.usable(timezone.now()):
+            raise FlowError(
+                "This consent link has ended",
+                "The link expired, was used or revoked, or the credential changed while you "
+                "were signing in. Ask the person who sent it for a new one.",
+                status=410,
+            )
     if record.artifact_fingerprint != artifact.authorization_fingerprint():
         raise _changed_meanwhile(artifact)
     try:
@@ -150,6 +166,8 @@ def complete_authorization(request: HttpRequest) -> Outcome:
             support_ids=exc.support_ids,
             description=exc.description,
         ) from None
+    if link is not None:
+        return _persist_consent(artifact, result, link, record.artifact_fingerprint)
     return _persist(artifact, result, request.user, record.artifact_fingerprint)
 
 
@@ -167,6 +185,18 @@ def _changed_meanwhile(artifact: OAuth2AuthorizationCode) -> FlowError:
         f"{artifact.name} was changed while you were signing in. Choose Authorize again.",
         status=409,
         artifact=artifact,
+    )
+
+
+def for_consent_link(request: HttpRequest) -> bool:
+    """Whether the callback's state belongs to a consent link (the owner, not signed in
+    here) rather than to an admin's Authorize."""
+    state = request.GET.get("state", "")
+    return (
+        bool(state)
+        and AuthorizationState.objects.filter(
+            state_hash=digest(state[:512]), consent_link__isnull=False
+        ).exists()
     )
 
 
@@ -188,7 +218,7 @@ def _take_state(request: HttpRequest) -> AuthorizationState:
             "Authorize.",
         )
     record = (
-        AuthorizationState.objects.select_related("artifact")
+        AuthorizationState.objects.select_related("artifact", "consent_link")
         .filter(state_hash=digest(state))
         .first()
     )
@@ -200,7 +230,8 @@ def _take_state(request: HttpRequest) -> AuthorizationState:
         raise unknown
     # Checked before the state is used up: a response replayed in another browser must
     # not cost the admin who started the sign-in their authorization.
-    if record.user_id != request.user.pk or record.session_hash != digest(
+    started_by = None if record.consent_link_id is not None else request.user.pk
+    if record.user_id != started_by or record.session_hash != digest(
         request.session.session_key or ""
     ):
         raise FlowError(
@@ -310,6 +341,66 @@ def _persist(
     return Outcome(artifact, ok=True, message=message)
 
 
+@sensitive_variables("result")
+def _persist_consent(
+    artifact: OAuth2AuthorizationCode,
+    result: client.TokenResult,
+    link: ConsentLink,
+    fingerprint: str,
+) -> Outcome:
+    """The owner's consent through a link: stored only for the account the artifact names,
+    and the link ends. Another account stores nothing, and the link stays usable."""
+    account = result.account_name
+    with OAuth2AuthorizationCode.locked(artifact.pk) as artifact:
+        link.refresh_from_db()  # revoked or replaced meanwhile?
+        link.artifact = artifact
+        if artifact.authorization_fingerprint() != fingerprint or not link.usable(timezone.now()):
+            raise FlowError(
+                "This consent link has ended",
+                "The credential changed, or the link was revoked, while you were signing in. "
+                "Nothing was stored. Ask the person who sent it for a new one.",
+                status=410,
+            )
+        if artifact.is_other_account(account):
+            reason = (
+                f"{account} signed in, but this consent is for {artifact.user_name}. Nothing "
+                f"was stored. Sign in as {artifact.user_name} (sign out at the provider first "
+                "if it signs you in by itself), then choose Sign in and consent again."
+            )
+            # Nothing at all is written: the link stays as it was, usable until it expires.
+            logger.warning(
+                "consent link of %s: %s signed in, not the User Name", artifact.name, account
+            )
+            return Outcome(artifact, ok=False, message=reason)
+        if result.refresh_token is None:
+            reason = (
+                "The provider returned no refresh token, so the credential cannot be kept "
+                f"alive. {PROVIDERS[artifact.provider].no_refresh_token_hint}"
+            )
+            AuditEntry.record(
+                artifact, AuditEntry.Action.AUTHORIZATION_FAILED, actor=account, detail=reason
+            )
+            return Outcome(artifact, ok=False, message=reason)
+        artifact.store_tokens(result, by=None)
+        artifact.save()
+        AuditEntry.record(
+            artifact,
+            AuditEntry.Action.AUTHORIZED,
+            actor=account or consent.OWNER,
+            detail=f"Consent given by {account or 'the mailbox owner'} through the consent "
+            f"link {link.created_by_name} created",
+        )
+        consent.used(link, account)
+    logger.info("artifact %s authorized through a consent link", artifact.name)
+    notify_admins(
+        f"{artifact.name} was authorized through a consent link",
+        f"{account or 'The mailbox owner'} gave consent for the OAuth2 Authorization Code "
+        f"credential {artifact.name} through the link {link.created_by_name} created. It is "
+        "deployed; nothing else needs doing.",
+    )
+    return Outcome(artifact, ok=True, message="Consent recorded")
+
+
 def _record_failure(artifact: OAuth2AuthorizationCode, user: Any, reason: str) -> None:
     """An unauthorized artifact says why the last try failed; a working one keeps working."""
     with transaction.atomic():
@@ -317,4 +408,9 @@ def _record_failure(artifact: OAuth2AuthorizationCode, user: Any, reason: str) -
             OAuth2AuthorizationCode.objects.filter(pk=artifact.pk).update(
                 status_reason=f"The last authorization failed: {reason}"[:1000]
             )
-        AuditEntry.record(artifact, AuditEntry.Action.AUTHORIZATION_FAILED, user, detail=reason)
+        if not getattr(user, "is_authenticated", False):  # the owner, through a consent link
+            user = None
+        actor = "" if user is not None else consent.OWNER
+        AuditEntry.record(
+            artifact, AuditEntry.Action.AUTHORIZATION_FAILED, user, actor=actor, detail=reason
+        )

@@ -72,7 +72,7 @@ def refresh_artifact(
         outcome = _store_after_outage(pk, answer)
     instruments.count_refresh(outcome.provider, outcome.action, time.perf_counter() - start)
     if notify:
-        _notify_admins(*notify)
+        notify_admins(*notify)
     return outcome
 
 
@@ -327,7 +327,7 @@ def _outage_text(artifact: OAuth2AuthorizationCode) -> str:
     )
 
 
-def _notify_admins(subject: str, text: str) -> None:
+def notify_admins(subject: str, text: str) -> None:
     """Mail everyone who may authorize it; Django's mail settings (console by default)."""
     perm = Q(user_permissions__codename="operate_artifact") | Q(
         groups__permissions__codename="operate_artifact"

@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from monitoring import logcontext
-from oauthflows import client_credentials, flow
+from oauthflows import client_credentials, consent_views, flow
 from securitymaterial.models import OAuth2AuthorizationCode, OAuth2ClientCredentials
 
 # Authorize, Fetch Token and the callback: the Operator role's, not only the editors'.
@@ -45,6 +45,8 @@ def fetch_token(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @login_not_required  # the usual login redirect would carry the code into ?next=
 def callback(request: HttpRequest) -> HttpResponse:
+    if flow.for_consent_link(request):  # the mailbox owner, who has no account here
+        return consent_views.consent_callback(request)
     if not request.user.is_authenticated:
         error = flow.FlowError(
             "Your session ended",

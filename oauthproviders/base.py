@@ -91,6 +91,23 @@ class Provider:
             cls.token_url_template.format(tenant=tenant),
         )
 
+    # What a scope lets the service do, in the words the consent page shows the owner; a
+    # URL scope is also looked up by its last segment ("…/SMTP.Send" as "SMTP.Send").
+    scope_words: ClassVar[dict[str, str]] = {
+        "offline_access": "keep access until you withdraw it",
+        "openid": "confirm who you are",
+        "email": "see your e-mail address",
+        "profile": "see your name and basic profile",
+    }
+
+    @classmethod
+    def explain_scope(cls, scope: str) -> list[tuple[str, str]]:
+        """Each scope with its plain words ("" where the provider's meaning is not known)."""
+        return [
+            (item, cls.scope_words.get(item) or cls.scope_words.get(item.rsplit("/", 1)[-1], ""))
+            for item in scope.split()
+        ]
+
     @classmethod
     def complete_scope(cls, scope: str) -> tuple[str, list[str]]:
         """Return the scope with the required scopes appended, and which ones were added."""

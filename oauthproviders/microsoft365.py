@@ -96,6 +96,15 @@ class Microsoft365(Provider):
     max_refresh_days = 90
     default_refresh_days = 90
     refresh_days_may_be_blank = False
+    scope_words = {
+        **Provider.scope_words,
+        "SMTP.Send": "send mail as you",
+        "IMAP.AccessAsUser.All": "read and manage your mailbox",
+        "POP.AccessAsUser.All": "read your mailbox",
+        "Mail.Send": "send mail as you",
+        "Mail.Read": "read your mail",
+        "User.Read": "sign you in and read your profile",
+    }
     # form_post would make the callback a cross-site POST without the session cookie.
     authorization_params = {"response_mode": "query"}
     client_id_in_body_with_basic = True

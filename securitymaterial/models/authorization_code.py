@@ -137,6 +137,11 @@ class OAuth2AuthorizationCode(HeldAccessToken, Artifact):
         return not self.in_use(now)  # an idle artifact's token is refreshed ahead once used
 
     @property
+    def awaits_consent(self) -> bool:
+        """Someone must sign in and consent: Unauthorized, or in Error until they do."""
+        return self.status == Status.UNAUTHORIZED or self.needs_person
+
+    @property
     def account_differs(self) -> bool:
         """The account that consented is not the configured User Name."""
         return self.is_other_account(self.authorized_account)

@@ -255,6 +255,11 @@ class AuditEntry(models.Model):
         CONNECTIVITY_TESTED = "connectivity_tested", "Connectivity Test"
         API_TOKEN_CREATED = "api_token_created", "API token created"
         API_TOKEN_REVOKED = "api_token_revoked", "API token revoked"
+        CONSENT_LINK_CREATED = "consent_link_created", "Consent link created"
+        CONSENT_LINK_MAILED = "consent_link_mailed", "Consent link sent by mail"
+        CONSENT_LINK_OPENED = "consent_link_opened", "Consent link opened"
+        CONSENT_LINK_USED = "consent_link_used", "Consent link used"
+        CONSENT_LINK_REVOKED = "consent_link_revoked", "Consent link revoked"
 
     artifact = models.ForeignKey(
         Artifact,

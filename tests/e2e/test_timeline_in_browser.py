@@ -31,7 +31,8 @@ def test_the_timeline_shows_ninety_days_to_eyes_and_screen_readers(
     now = timezone.now()
     artifact = OAuth2AuthorizationCode.objects.create(
         name="M365_Mailer",
-        provider="microsoft",
+        provider="microsoft365",
+        tenant="common",
         authorization_url="https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
         token_service_url="https://login.microsoftonline.com/common/oauth2/v2.0/token",
         client_id="client-1",

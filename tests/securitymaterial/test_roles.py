@@ -71,6 +71,15 @@ ROUTES: dict[str, dict[str, tuple[str, int]]] = {
     },
     "monitor/integrations/security-material/<int:pk>/authorize/": {"POST": (OPERATE, 302)},
     "monitor/integrations/security-material/<int:pk>/fetch-token/": {"POST": (OPERATE, 302)},
+    # Consent by link: what Authorize needs; the link's page for the owner needs no sign-in
+    # (without a link opened in this browser: 404).
+    "monitor/integrations/security-material/<int:pk>/consent-link/": {"POST": (OPERATE, 200)},
+    "monitor/integrations/security-material/<int:pk>/consent-link/mail/": {"POST": (OPERATE, 302)},
+    "monitor/integrations/security-material/<int:pk>/consent-link/revoke/": {
+        "POST": (OPERATE, 302)
+    },
+    "consent/": {"GET": (PUBLIC, 404), "POST": (PUBLIC, 404)},
+    "consent/recorded/": {"GET": (PUBLIC, 404)},
     "monitor/integrations/connectivity-tests/": {"GET": (OPERATE, 200), "POST": (OPERATE, 400)},
     "monitor/integrations/api-tokens/": {"GET": (TOKENS, 200)},
     "monitor/integrations/api-tokens/<int:pk>/revoke/": {"POST": (REVOKE, 302)},
