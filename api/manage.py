@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.base import Error, RuntimeQuery, api, find, granted, shown_name
 from api.models import ApiToken
+from oauthflows import consent
 from securitymaterial import services
 from securitymaterial.forms import FORMS, ArtifactForm
 from securitymaterial.forms.client_credentials import CustomParameterFormSet
@@ -28,6 +29,7 @@ from securitymaterial.models import (
     TYPES,
     Artifact,
     ArtifactType,
+    OAuth2AuthorizationCode,
     OAuth2ClientCredentials,
     Runtime,
     SendAsPartOf,
@@ -310,3 +312,50 @@ def _typed(request: HttpRequest, kind: str, name: str, runtime: str) -> Artifact
 
 for _kind, _form in FORMS.items():
     _register(_kind, _form)
+
+
+class ConsentLinkAnswer(Schema):
+    consent_link: str = Field(description="Shown this once: only its hash is kept")
+    expires_at: datetime
+    user_name: str = Field(description="The account the owner must sign in as")
+
+
+CODE = ArtifactType.OAUTH2_AUTHORIZATION_CODE.value
+
+
+@router.post(
+    f"/{CODE}/{{name}}/consent-link",
+    response={201: ConsentLinkAnswer, 400: Error, 401: Error, 403: Error, 404: Error, 409: Error},
+    summary="Create a consent link for the mailbox owner (replaces an outstanding one)",
+)
+def create_consent_link(request: HttpRequest, name: str, query: Query[RuntimeQuery]) -> Any:
+    """The owner opens the link in any browser, signs in at the provider as User Name and
+    consents; no account here is needed. It works once, for CONSENT_LINK_HOURS."""
+    token = _manager(request)
+    artifact = _typed(request, CODE, name, query.runtime)
+    assert isinstance(artifact, OAuth2AuthorizationCode)
+    if not artifact.awaits_consent:
+        raise HttpError(409, f"“{artifact.name}” is authorized: it needs no consent link.")
+    link, secret = consent.create(artifact, None, actor=_actor(token))
+    return Status(
+        201,
+        {
+            "consent_link": consent.link_url(secret),
+            "expires_at": link.expires_at,
+            "user_name": artifact.user_name,
+        },
+    )
+
+
+@router.delete(
+    f"/{CODE}/{{name}}/consent-link",
+    response={204: None, 400: Error, 401: Error, 403: Error, 404: Error},
+    summary="Revoke the artifact's consent link",
+)
+def revoke_consent_link(request: HttpRequest, name: str, query: Query[RuntimeQuery]) -> Any:
+    token = _manager(request)
+    artifact = _typed(request, CODE, name, query.runtime)
+    assert isinstance(artifact, OAuth2AuthorizationCode)
+    if not consent.revoke(artifact, None, actor=_actor(token)):
+        raise HttpError(404, f"“{artifact.name}” has no consent link to revoke.")
+    return Status(204, None)

@@ -96,6 +96,10 @@ ROUTES: dict[str, dict[str, tuple[str, int]]] = {
     },
     f"{MANAGE}oauth2-authorization-code": {"POST": (API, 401)},
     f"{MANAGE}oauth2-authorization-code/<name>": {m: (API, 401) for m in ("GET", "PUT", "DELETE")},
+    f"{MANAGE}oauth2-authorization-code/<name>/consent-link": {
+        "POST": (API, 401),
+        "DELETE": (API, 401),
+    },
 }
 # Not the login page: the provider sends the browser back here, and a session that ended
 # meanwhile is told so (the login redirect would carry the code into ?next=).
