@@ -261,3 +261,22 @@ def test_microsoft_365_scopes_in_plain_words() -> None:
         "keep access until you withdraw it",
         "",
     ]
+
+
+@responses.activate
+def test_a_link_revoked_while_the_code_is_exchanged_stores_nothing(
+    artifact: OAuth2AuthorizationCode, admin_user: Any
+) -> None:
+    _, token = consent.create(artifact, admin_user)
+    owner, _ = opened(token)
+    state = parse_qs(urlsplit(owner.post("/consent/")["Location"]).query)["state"][0]
+
+    def revoked_meanwhile(request: Any) -> tuple[int, dict[str, str], str]:
+        consent.revoke(artifact, admin_user)
+        return 200, {}, json.dumps({**TOKENS, "id_token": id_token(OWNER)})
+
+    responses.add_callback(responses.POST, TOKEN_URL, callback=revoked_meanwhile)
+    response = owner.get("/oauth2/callback/", {"code": "the-code", "state": state})
+    assert response.status_code == 410
+    stored = OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
+    assert stored.status == Status.UNAUTHORIZED and not stored.refresh_token
