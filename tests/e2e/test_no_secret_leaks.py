@@ -1,16 +1,18 @@
 """The whole life of an artifact (add, authorize, refresh, Connectivity Tests over SMTP and
-IMAP, a failed refresh, the consumer and management APIs under gunicorn, a client-credentials
-artifact with custom parameters, a Celery message, a forced 500, key rotation, delete),
-then a search for every secret it ever had in everything that could keep one: a full dump
-of the database, every log line (ours at DEBUG, the rest at WARNING), gunicorn's access
-log, the web process's own JSON log at DEBUG, /metrics, every page the browser saw, every
-message that went through Redis, and Django's DEBUG error page of a forced failure.
+IMAP, a failed refresh, the consumer and management APIs under gunicorn, consent by link, a
+client-credentials artifact with custom parameters, a Celery message, a forced 500, key
+rotation, delete), then a search for every secret it ever had in everything that could keep
+one: a full dump of the database, every log line (ours at DEBUG, the rest at WARNING),
+gunicorn's access log, the web process's own JSON log at DEBUG, /metrics, every page the
+browser saw, every message that went through Redis, and Django's DEBUG error page of a forced
+failure.
 
-The secrets: the client secret, the PKCE verifier, the authorization code, every access and
-refresh token the provider issued, the API tokens, a client-credentials secret, its custom
-parameters' values (a header and a body parameter) and the access token it fetched. Where a
-secret is the answer (the consumer API hands out the access token) that answer is not
-searched; everything else is.
+The secrets: the client secret, the PKCE verifiers, the authorization codes, every access and
+refresh token the provider issued, a consent link's token (created, mailed, opened, used and
+replayed), the API tokens, a client-credentials secret, its custom parameters' values (a
+header and a body parameter), the access token it fetched, and the metrics token. Where a
+secret is the answer (the consumer API hands out the access token, the page that creates a
+consent link shows it once) that answer is not searched; everything else is.
 """
 
 from __future__ import annotations
@@ -295,6 +297,39 @@ def test_no_secret_of_a_whole_life_is_found_anywhere(
     assert all(json.loads(line) for line in web_log.splitlines())  # every line a JSON object
     assert access_log.read_text().count('"GET /') == 5
     assert access_log.read_text().count('"POST /') == 1
+
+    # Consent by link for the artifact that needs a person: the admin creates it (that page
+    # is the one place its token belongs), the owner opens it in a browser with no session
+    # here, signs in at the provider and consents.
+    page.goto(f"{live_server.url}/monitor/integrations/security-material/{artifact.pk}/")
+    page.get_by_role("button", name="Create Consent Link").click()
+    link = page.get_by_label("Consent Link").input_value()
+    secrets["consent link token"] = link.split("link=", 1)[1]
+    page.get_by_role("button", name="Send by Mail").click()
+    pages.append(page.content())
+    assert page.context.browser is not None
+    owner_context = page.context.browser.new_context()
+    owner = owner_context.new_page()
+    owner.on("request", code_of)
+    owner.goto(link)
+    pages.append(owner.content())
+    owner.get_by_role("button", name="Sign in and consent").click()
+    owner.get_by_label("Email or user name").fill(PROVIDER_USER)
+    owner.get_by_label("Provider password").fill(PROVIDER_PASSWORD)
+    owner.get_by_role("button", name="Sign in to the provider").click()
+    secrets["consent PKCE verifier"] = AuthorizationState.objects.get().code_verifier
+    owner.get_by_role("button", name="Authorize").click()
+    expect(owner.get_by_role("heading", name="Consent recorded")).to_be_visible()
+    pages.append(owner.content())
+    owner.goto(link)  # used: refused
+    pages.append(owner.content())
+    owner_context.close()
+    secrets["consent authorization code"] = codes[-1]
+    artifact = OAuth2AuthorizationCode.objects.get(name=NAME)
+    secrets["consent access token"] = artifact.access_token
+    secrets["consent refresh token"] = artifact.refresh_token
+    page.reload()
+    pages.append(page.content())
 
     # Fetch Token for it: the custom parameters go to the real token endpoint.
     machine_2 = OAuth2ClientCredentials.objects.get(name="Leak_Machine_2")
