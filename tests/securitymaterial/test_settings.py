@@ -80,6 +80,8 @@ def test_an_empty_variable_means_its_default(monkeypatch: pytest.MonkeyPatch, na
         ("METRICS_TOKEN", "ünïcödé-is-not-a-header-value"),
         ("METRICS_TOKEN_FILE", "/nonexistent/metrics-token"),
         ("PROMETHEUS_MULTIPROC_DIR", "/dev/null/metrics"),
+        ("CONSENT_LINK_HOURS", "0"),
+        ("CONSENT_PAGES_PER_MINUTE", "many"),
     ],
 )
 def test_a_malformed_variable_is_a_start_up_error_naming_it(
@@ -144,3 +146,10 @@ def test_the_hot_paths_defaults_are_the_documented_ones(monkeypatch: pytest.Monk
     assert loaded["TOKEN_ANSWER_CACHE_SECONDS"] == 60
     assert loaded["USE_RECORD_DELAY_SECONDS"] == 1
     assert loaded["REFRESH_DISPATCH_LEASE_SECONDS"] == 300
+
+
+def test_consent_link_defaults_are_the_documented_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """README: a consent link works 24 hours; 30 requests a minute per address."""
+    loaded = load_settings(monkeypatch)
+    assert loaded["CONSENT_LINK_HOURS"] == 24
+    assert loaded["CONSENT_PAGES_PER_MINUTE"] == 30
