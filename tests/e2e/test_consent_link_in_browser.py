@@ -72,16 +72,33 @@ def operator(page: Page, service: Any, transactional_db: None) -> Page:
     page.get_by_label("User name").fill("olga")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    return watch_csp(page)
+
+
+CSP: list[str] = []
+
+
+def watch_csp(page: Page) -> Page:
+    page.on(
+        "console",
+        lambda message: (
+            CSP.append(f"{page.url}: {message.text}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     return page
 
 
 @pytest.fixture
 def owner(browser: Browser) -> Any:
     """A second browser with no session here: the mailbox owner's."""
+    CSP.clear()
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     context.set_default_timeout(10_000)
-    yield context.new_page()
+    yield watch_csp(context.new_page())
     context.close()
+    assert CSP == []  # no page of the link's life broke the Content-Security-Policy
 
 
 def create_link(page: Page, service: Any, artifact: Any) -> str:
@@ -170,6 +187,7 @@ def test_the_owner_consents_by_link_and_the_artifact_issues_tokens(
     expect(owner.get_by_role("heading", name="This link does not work")).to_be_visible()
     assert "Shared_Mailbox" not in owner.content()
     assert database_snapshot() == before
+    assert violations(owner, "a used link's page") == []
 
 
 def refused(owner: Page, url: str, status: int) -> None:
