@@ -52,3 +52,17 @@ def page(browser: Browser) -> Iterator[Page]:
 def screenshot_dir(tmp_path: Path) -> Path:
     """docs/ when refreshing the README's screenshots (make screenshots), else a temp dir."""
     return Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
+
+
+def watch_csp(page: Page, seen: list[str]) -> Page:
+    """Collect the page's Content-Security-Policy reports (Chromium logs each refused inline
+    script, style or source to the console) into `seen`."""
+    page.on(
+        "console",
+        lambda message: (
+            seen.append(f"{page.url}: {message.text}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    return page

@@ -20,6 +20,7 @@ from securitymaterial.models import (
     UserCredentials,
 )
 from tests.conftest import PASSWORD
+from tests.e2e.conftest import watch_csp
 
 RULES = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
@@ -43,14 +44,7 @@ def violations(page: Page, what: str) -> list[str]:
 @pytest.fixture
 def csp_violations(page: Page) -> list[str]:
     seen: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            seen.append(f"{page.url}: {message.text}")
-            if "Content Security Policy" in message.text
-            else None
-        ),
-    )
+    watch_csp(page, seen)
     return seen
 
 

@@ -22,6 +22,7 @@ from api.models import ApiToken
 from oauthflows.models import ConsentLink
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
 from tests.conftest import PASSWORD, database_snapshot
+from tests.e2e.conftest import watch_csp
 from tests.e2e.test_accessibility import violations
 from tests.support.oauth_server import PASSWORD as PROVIDER_PASSWORD
 from tests.support.oauth_server import USER as PROVIDER_USER
@@ -72,22 +73,10 @@ def operator(page: Page, service: Any, transactional_db: None) -> Page:
     page.get_by_label("User name").fill("olga")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    return watch_csp(page)
+    return watch_csp(page, CSP)
 
 
 CSP: list[str] = []
-
-
-def watch_csp(page: Page) -> Page:
-    page.on(
-        "console",
-        lambda message: (
-            CSP.append(f"{page.url}: {message.text}")
-            if "Content Security Policy" in message.text
-            else None
-        ),
-    )
-    return page
 
 
 @pytest.fixture
@@ -96,7 +85,7 @@ def owner(browser: Browser) -> Any:
     CSP.clear()
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     context.set_default_timeout(10_000)
-    yield watch_csp(context.new_page())
+    yield watch_csp(context.new_page(), CSP)
     context.close()
     assert CSP == []  # no page of the link's life broke the Content-Security-Policy
 

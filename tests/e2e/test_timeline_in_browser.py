@@ -13,6 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from securitymaterial.models import OAuth2AuthorizationCode, Status
+from tests.e2e.conftest import watch_csp
 from tests.e2e.test_accessibility import violations
 from tests.e2e.test_deploy_in_browser import sign_in_as_admin
 from tests.support.history import OUTAGE, lived
@@ -22,12 +23,7 @@ def test_the_timeline_shows_ninety_days_to_eyes_and_screen_readers(
     page: Page, live_server: Any, transactional_db: None, screenshot_dir: Path
 ) -> None:
     csp: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            csp.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
+    watch_csp(page, csp)
     now = timezone.now()
     artifact = OAuth2AuthorizationCode.objects.create(
         name="M365_Mailer",

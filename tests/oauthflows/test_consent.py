@@ -55,6 +55,12 @@ def opened(token: str) -> tuple[Client, Any]:
     return owner, owner.get(reverse("oauthflows:consent"), {"link": token})
 
 
+def started(token: str) -> tuple[Client, str]:
+    """The owner opened the link and chose Sign in and consent: their browser and the state."""
+    owner, _ = opened(token)
+    return owner, parse_qs(urlsplit(owner.post("/consent/")["Location"]).query)["state"][0]
+
+
 def test_the_link_holds_256_random_bits_kept_only_as_their_sha256(
     artifact: OAuth2AuthorizationCode, admin_user: Any
 ) -> None:
@@ -174,8 +180,7 @@ def test_the_owner_s_consent_is_stored_and_the_link_ends(
 ) -> None:
     responses.post(TOKEN_URL, json={**TOKENS, "id_token": id_token("Mailer@Example.com")})
     _, token = consent.create(artifact, admin_user)
-    owner, _ = opened(token)
-    state = parse_qs(urlsplit(owner.post("/consent/")["Location"]).query)["state"][0]
+    owner, state = started(token)
     response = owner.get("/oauth2/callback/", {"code": "the-code", "state": state})
     assert response.status_code == 302 and response["Location"] == "/consent/recorded/"
     assert "Consent recorded" in owner.get("/consent/recorded/").content.decode()
@@ -196,8 +201,7 @@ def test_another_account_stores_nothing_and_the_link_stays(
 
     responses.post(TOKEN_URL, json={**TOKENS, "id_token": id_token("someone@else.com")})
     _, token = consent.create(artifact, admin_user)
-    owner, _ = opened(token)
-    state = parse_qs(urlsplit(owner.post("/consent/")["Location"]).query)["state"][0]
+    owner, state = started(token)
     before = database_snapshot()
     response = owner.get("/oauth2/callback/", {"code": "the-code", "state": state}, follow=True)
     text = response.content.decode()
@@ -211,8 +215,7 @@ def test_a_state_of_a_link_is_refused_in_another_browser(
     artifact: OAuth2AuthorizationCode, admin_user: Any
 ) -> None:
     _, token = consent.create(artifact, admin_user)
-    owner, _ = opened(token)
-    state = parse_qs(urlsplit(owner.post("/consent/")["Location"]).query)["state"][0]
+    _, state = started(token)
     stranger = Client()
     response = stranger.get("/oauth2/callback/", {"code": "the-code", "state": state})
     assert response.status_code == 403
@@ -268,8 +271,7 @@ def test_a_link_revoked_while_the_code_is_exchanged_stores_nothing(
     artifact: OAuth2AuthorizationCode, admin_user: Any
 ) -> None:
     _, token = consent.create(artifact, admin_user)
-    owner, _ = opened(token)
-    state = parse_qs(urlsplit(owner.post("/consent/")["Location"]).query)["state"][0]
+    owner, state = started(token)
 
     def revoked_meanwhile(request: Any) -> tuple[int, dict[str, str], str]:
         consent.revoke(artifact, admin_user)
