@@ -13,6 +13,9 @@ from cryptography.fernet import Fernet
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from api.models import ApiToken
 from monitoring import collector
@@ -23,7 +26,7 @@ from securitymaterial.models import (
     Status,
     UserCredentials,
 )
-from tests.conftest import CLIENT_SECRET, PASSWORD, TEST_KEY
+from tests.conftest import CLIENT_SECRET, PASSWORD, TEST_KEY, fuzz_examples
 from tests.support.metrics import Samples, parse, value
 
 TOKEN = "metrics-token-for-the-tests-0123456789"
@@ -329,3 +332,21 @@ def test_values_stored_before_key_ids_count_as_older(db: None) -> None:
     samples = scrape()
     assert value(samples, "security_material_secret_values", key="older") == 1
     assert value(samples, "security_material_secret_values", key="first") == 0
+
+
+@hypothesis_settings(
+    max_examples=fuzz_examples(300),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(header=st.text(max_size=300))
+def test_any_authorization_header_is_refused_plainly(db: None, header: str) -> None:
+    """Never a 500, never a metric, whatever the header holds (non-Latin-1 included)."""
+    try:
+        response = Client().get("/metrics", headers={"Authorization": header})
+    except UnicodeEncodeError:
+        return  # not a header a client can send
+    if header.strip() == f"Bearer {TOKEN}":
+        return
+    assert response.status_code == 401
+    assert b"security_material" not in response.content

@@ -21,12 +21,14 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from oauthflows import consent
 from oauthflows.models import AuthorizationState, ConsentLink
 from oauthproviders import PROVIDERS
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode, Status
-from tests.conftest import raw_rows
+from tests.conftest import fuzz_examples, raw_rows
 
 TOKEN_URL = "https://auth.example.com/token"
 OWNER = "mailer@example.com"
@@ -282,3 +284,32 @@ def test_a_link_revoked_while_the_code_is_exchanged_stores_nothing(
     assert response.status_code == 410
     stored = OAuth2AuthorizationCode.objects.get(pk=artifact.pk)
     assert stored.status == Status.UNAUTHORIZED and not stored.refresh_token
+
+
+def test_opening_gives_the_owner_a_session_of_their_own(
+    artifact: OAuth2AuthorizationCode, admin_user: Any
+) -> None:
+    """A session key planted in the owner's browser before (session fixation) is not the
+    one the link is bound to."""
+    _, token = consent.create(artifact, admin_user)
+    owner = Client()
+    owner.get("/consent/")  # any earlier visit
+    planted = owner.session.session_key
+    owner.get("/consent/", {"link": token})
+    assert owner.session.session_key not in (None, planted)
+    assert owner.get("/consent/").status_code == 200
+
+
+@settings(
+    max_examples=fuzz_examples(300),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(link=st.text(max_size=200), extra=st.text(max_size=20))
+def test_any_link_value_is_a_plain_404_never_a_500(db: None, link: str, extra: str) -> None:
+    from django.core.cache import cache
+
+    cache.clear()  # the throttle is not what this checks
+    response = Client().get("/consent/", {"link": link, extra or "x": "y"})
+    assert response.status_code == 404
+    assert "This link does not work" in response.content.decode()
