@@ -30,6 +30,9 @@ from tests.support.oauth_server import OAuthServer
 
 SECRET = "consent-client-secret-4b1e"
 OWNER = f"{PROVIDER_USER}@example.com"
+TENANT = "contoso.onmicrosoft.com"
+SMTP = "https://outlook.office.com/SMTP.Send"
+IMAP = "https://outlook.office.com/IMAP.AccessAsUser.All"
 
 
 @pytest.fixture
@@ -47,13 +50,15 @@ def artifact(service: Any, oauth_server: OAuthServer, transactional_db: None) ->
     return OAuth2AuthorizationCode.objects.create(
         name="Shared_Mailbox",
         description="Sends the invoices of the accounting integration.",
-        provider="generic",
-        authorization_url=f"{oauth_server.url}/o/authorize/",
-        token_service_url=f"{oauth_server.url}/o/token/",
+        provider="microsoft365",
+        tenant=TENANT,
+        # The test server's Microsoft identity platform v2.0 stand-in.
+        authorization_url=f"{oauth_server.url}/{TENANT}/oauth2/v2.0/authorize",
+        token_service_url=f"{oauth_server.url}/{TENANT}/oauth2/v2.0/token",
         client_id="consent-app",
         client_secret=SECRET,
         user_name=OWNER,
-        scope="openid profile read",
+        scope=f"openid profile {SMTP} {IMAP} offline_access",
     )
 
 
@@ -129,9 +134,12 @@ def test_the_owner_consents_by_link_and_the_artifact_issues_tokens(
         "Sends the invoices of the accounting integration.",
         "olga",
         OWNER,
-        "Generic",
+        "Microsoft 365",
         "confirm who you are",
         "see your name and basic profile",
+        "send mail as you",
+        "read and manage your mailbox",
+        "keep access until you withdraw it",
     ):
         expect(owner.get_by_text(text, exact=False).first).to_be_visible()
     assert violations(owner, "the owner's consent page") == []
