@@ -25,7 +25,7 @@ from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 SENSITIVE = re.compile(
     r"API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|COOKIE|CODE|VERIFIER|STATE|CREDENTIAL|"
-    r"SASL|BROKER|SESSION",
+    r"SASL|BROKER|SESSION|LINK",  # LINK: a consent link's token (oauthflows.consent)
     flags=re.I,
 )
 QUERY_META = ("QUERY_STRING", "REQUEST_URI", "RAW_URI")

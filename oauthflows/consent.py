@@ -25,6 +25,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from oauthflows.models import CONSENT_LINK_TOKEN_BYTES, ConsentLink, digest
 from securitymaterial.models import AuditEntry, OAuth2AuthorizationCode
@@ -45,11 +46,13 @@ class Gone(Exception):
         self.status = status
 
 
+@sensitive_variables("token", "query")
 def link_url(token: str) -> str:
     query = urlencode({"link": token})
     return f"{settings.PUBLIC_BASE_URL}{reverse('oauthflows:consent')}?{query}"
 
 
+@sensitive_variables("token")
 def create(
     artifact: OAuth2AuthorizationCode, user: Any, actor: str = ""
 ) -> tuple[ConsentLink, str]:
@@ -92,6 +95,7 @@ def revoke(artifact: OAuth2AuthorizationCode, user: Any, actor: str = "") -> boo
     return bool(links)
 
 
+@sensitive_variables("token")
 def mail(artifact: OAuth2AuthorizationCode, token: str, user: Any) -> str:
     """Send the just-created link to the User Name address; the address it went to. The
     token must be the artifact's outstanding link's (the page that showed it sends it back)."""
@@ -117,6 +121,7 @@ def mail(artifact: OAuth2AuthorizationCode, token: str, user: Any) -> str:
     return recipient
 
 
+@sensitive_variables("token")
 def open_link(request: HttpRequest, token: str) -> ConsentLink:
     """The owner opened the link: bind it to this browser's session."""
     if not token or len(token) > 100:

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from oauthflows import consent, flow
@@ -124,6 +125,7 @@ def _artifact(pk: int) -> OAuth2AuthorizationCode:
 
 @require_POST
 @permission_required(OPERATE, raise_exception=True)
+@sensitive_variables("token", "response")
 def create_link(request: HttpRequest, pk: int) -> HttpResponse:
     artifact = _artifact(pk)
     if not artifact.awaits_consent:
@@ -142,6 +144,7 @@ def create_link(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required(OPERATE, raise_exception=True)
+@sensitive_post_parameters("link")
 def mail_link(request: HttpRequest, pk: int) -> HttpResponse:
     artifact = _artifact(pk)
     try:

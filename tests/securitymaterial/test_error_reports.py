@@ -162,3 +162,37 @@ def test_a_clients_error_mails_nobody_and_a_fault_still_does(
     )
     assert failed.status_code == 500
     assert len(mail.outbox) == 1 and "a real fault" in mail.outbox[0].body
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_a_failure_while_a_consent_link_is_opened_or_mailed_shows_no_link(
+    settings: Any, admin_user: Any, make_artifact: Any, monkeypatch: pytest.MonkeyPatch, debug: bool
+) -> None:
+    from oauthflows import consent
+
+    settings.DEBUG = debug
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    artifact = make_artifact(user_name="mailer@example.com")
+    _, token = consent.create(artifact, admin_user)
+
+    def explode(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("forced failure")
+
+    monkeypatch.setattr(consent.ConsentLink.objects, "select_related", explode)
+    monkeypatch.setattr(consent, "send_mail", explode)
+    owner = Client(raise_request_exception=False)
+    opened = owner.get("/consent/", {"link": token})
+    admin = Client(raise_request_exception=False)
+    admin.force_login(admin_user)
+    mailed = admin.post(
+        f"/monitor/integrations/security-material/{artifact.pk}/consent-link/mail/", {"link": token}
+    )
+    assert opened.status_code == mailed.status_code == 500
+    reports = [opened.content.decode(), mailed.content.decode()]
+    reports += [message.body for message in mail.outbox]
+    if debug:
+        assert "forced failure" in reports[0] and "forced failure" in reports[1]
+    else:
+        assert len(mail.outbox) == 2  # the error mails
+    for report in reports:
+        assert token not in report
