@@ -153,3 +153,17 @@ def test_consent_link_defaults_are_the_documented_ones(monkeypatch: pytest.Monke
     loaded = load_settings(monkeypatch)
     assert loaded["CONSENT_LINK_HOURS"] == 24
     assert loaded["CONSENT_PAGES_PER_MINUTE"] == 30
+
+
+def test_a_metrics_token_of_16_visible_characters_is_taken(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """README: at least 16 visible ASCII characters (15 is refused above); from a file too."""
+    assert load_settings(monkeypatch, METRICS_TOKEN="sixteen-chars-ok")["METRICS_TOKEN"] == (
+        "sixteen-chars-ok"
+    )
+    token_file = tmp_path / "metrics-token"
+    token_file.write_text("from-a-file-0123456789\n")
+    loaded = load_settings(monkeypatch, METRICS_TOKEN_FILE=str(token_file))
+    assert loaded["METRICS_TOKEN"] == "from-a-file-0123456789"
+    assert load_settings(monkeypatch)["METRICS_TOKEN"] == ""  # unset: /metrics is off
